@@ -1,0 +1,87 @@
+"""The ASGI application: ``create_app(settings)``, or ``patronage.app:create_app`` as a uvicorn factory."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from patronage import __version__, logs
+from patronage.customer_lists.router import router as customer_lists_router
+from patronage.customers.router import router as customers_router
+from patronage.db import Database
+from patronage.edges import metrics
+from patronage.edges.middleware import (
+    ApiCorsMiddleware,
+    BodyLimitMiddleware,
+    ETagMiddleware,
+    MethodOverrideMiddleware,
+    RequestContextMiddleware,
+)
+from patronage.edges.ratelimit import Limits, MemoryCounter, RateLimiter, RedisCounter
+from patronage.errors import install_error_handlers
+from patronage.loyalty.router import router as loyalty_router
+from patronage.orders.router import router as orders_router
+from patronage.settings import Settings, get_settings
+from patronage.tenancy.router import router as tenancy_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings)
+    limiter = _rate_limiter(settings)
+    logs.configure(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        await db.dispose()
+        if limiter is not None and isinstance(limiter.counter, RedisCounter):
+            await limiter.counter.close()
+
+    app = FastAPI(
+        title="Patronage",
+        version=__version__,
+        description="Customer and loyalty API, wire-compatible with the HubRise Customers API.",
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.rate_limiter = limiter
+    install_error_handlers(app)
+    # Innermost first: ETags see the final body; the request context wraps everything.
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(MethodOverrideMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ApiCorsMiddleware)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+
+    # Each feature's router carries the /v1 prefix itself, so that route templates (logs, metrics,
+    # rate-limit classes) are the full paths.
+    for router in (tenancy_router, customer_lists_router, customers_router, loyalty_router, orders_router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"], summary="200 when the database answers, 503 when it does not")
+    async def health(request: Request) -> JSONResponse:
+        if await request.app.state.db.ping():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "error_type": "internal_error"}, status_code=503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    return app
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter | None:
+    if settings.rate_limits.strip().lower() in ("off", "false", "0", "no"):
+        return None
+    defaults = Limits(
+        per_minute=settings.rate_limit_per_minute,
+        per_hour=settings.rate_limit_per_hour,
+        per_day=settings.rate_limit_per_day,
+        heavy_per_minute=settings.rate_limit_heavy_per_minute,
+    )
+    counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
+    return RateLimiter(counter, defaults)

@@ -1,0 +1,94 @@
+"""Who is calling: the connection behind an ``X-Access-Token``, and what it may see and do."""
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import select
+
+from patronage.auth.models import Client, Connection
+from patronage.auth.scopes import Scope, parse_scope
+from patronage.db import Database
+from patronage.errors import Forbidden, Unauthorized
+from patronage.ids import hash_secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    connection_id: str
+    client_id: str
+    client_name: str
+    account_id: str
+    location_id: str | None
+    scope: Scope
+    customer_list_id: str | None
+    rate_limits: dict[str, int] | None = None
+
+    @property
+    def access_level(self) -> str:
+        return self.scope.level
+
+    @property
+    def is_account_level(self) -> bool:
+        return self.scope.level == "account"
+
+    def require_location_level(self) -> str:
+        if self.is_account_level or self.location_id is None:
+            raise Forbidden("This endpoint is for location-level connections only")
+        return self.location_id
+
+    def require_account_level(self) -> str:
+        if not self.is_account_level:
+            raise Forbidden("This endpoint is for account-level connections only")
+        return self.account_id
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def authenticate(db: Database, token: str | None) -> Principal:
+    if not token:
+        raise Unauthorized("An access token must be sent in the X-Access-Token header")
+    async with db.session(write=False) as session:
+        row = (
+            await session.execute(
+                select(Connection, Client.name)
+                .join(Client, Client.id == Connection.client_id)
+                .where(Connection.token_hash == hash_secret(token), Connection.revoked_at.is_(None))
+            )
+        ).first()
+    if row is None:
+        raise Unauthorized()
+    connection, client_name = row
+    return Principal(
+        connection_id=connection.id,
+        client_id=connection.client_id,
+        client_name=client_name,
+        account_id=connection.account_id,
+        location_id=connection.location_id,
+        scope=parse_scope(connection.scope),
+        customer_list_id=connection.customer_list_id,
+        rate_limits=connection.rate_limits,
+    )
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: every API route requires a valid access token."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = await authenticate(get_db(request), request.headers.get("x-access-token"))
+    request.state.principal = principal
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        await limiter.check(principal.connection_id, heavy=_is_heavy(request), overrides=principal.rate_limits)
+    return principal
+
+
+# Index queries that cost the database the most get a tighter limit (SPEC §4).
+HEAVY_SUFFIXES = ("/customers", "/orders")
+
+
+def _is_heavy(request: Request) -> bool:
+    route = request.scope.get("route")
+    return request.method == "GET" and getattr(route, "path", "").endswith(HEAVY_SUFFIXES)

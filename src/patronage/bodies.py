@@ -1,0 +1,65 @@
+"""Request bodies: JSON objects only, numbers kept exact (SPEC §1, §5)."""
+
+import json
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from patronage.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a dict; an empty body is ``{}``. Decimals stay ``Decimal`` (never float)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    if not is_json_media_type(request.headers.get("content-type")):
+        raise UnsupportedMediaType()
+    try:
+        data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    return data
+
+
+def validation_errors(exc: ValidationError) -> ValidationFailed:
+    errors = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        message = "is not a known field" if error["type"] == "extra_forbidden" else error["msg"]
+        errors.append({"field": field, "message": message})
+    return ValidationFailed(errors)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_errors(exc) from None
+
+
+def to_plain_json(value: Any) -> Any:
+    """Decimals parsed from a body back to JSON numbers, for free-form data such as custom fields."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: to_plain_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_plain_json(item) for item in value]
+    return value

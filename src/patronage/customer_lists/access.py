@@ -1,0 +1,83 @@
+"""Which customer lists a connection sees and may change (SPEC §6)."""
+
+from sqlalchemy import and_, false, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patronage.auth.principal import Principal
+from patronage.customer_lists.models import CustomerList
+from patronage.errors import Forbidden, NotFound
+
+ALL = "all_customer_lists"
+BOUND = "customer_list"
+
+
+def require_permission(principal: Principal, *, write: bool) -> None:
+    scope = principal.scope
+    if scope.allows(ALL, write=write) or scope.allows(BOUND, write=write):
+        return
+    if write and (scope.allows(ALL, write=False) or scope.allows(BOUND, write=False)):
+        raise Forbidden("This connection's scope is read-only for customer lists")
+    raise Forbidden("This connection's scope does not include customer lists")
+
+
+def _reachable_through_all(principal: Principal, customer_list: CustomerList) -> bool:
+    return customer_list.account_id == principal.account_id and (
+        principal.is_account_level or customer_list.location_id in (None, principal.location_id)
+    )
+
+
+def sees(principal: Principal, customer_list: CustomerList) -> bool:
+    scope = principal.scope
+    if scope.allows(ALL, write=False) and _reachable_through_all(principal, customer_list):
+        return True
+    return scope.allows(BOUND, write=False) and customer_list.id == principal.customer_list_id
+
+
+def may_write_in(principal: Principal, customer_list: CustomerList) -> bool:
+    """Writing the list's content (customers, cards, operations)."""
+    scope = principal.scope
+    if scope.allows(ALL, write=True) and _reachable_through_all(principal, customer_list):
+        return True
+    return scope.allows(BOUND, write=True) and customer_list.id == principal.customer_list_id
+
+
+def may_change_list(principal: Principal, customer_list: CustomerList) -> bool:
+    """Renaming or deleting the list itself: a location token may not touch its account's lists."""
+    return may_write_in(principal, customer_list) and (
+        principal.is_account_level or customer_list.location_id == principal.location_id
+    )
+
+
+def visible_filter(principal: Principal):
+    """The SQL condition matching every list the connection sees."""
+    scope = principal.scope
+    conditions = []
+    if scope.allows(ALL, write=False):
+        if principal.is_account_level:
+            conditions.append(CustomerList.account_id == principal.account_id)
+        else:
+            conditions.append(
+                and_(
+                    CustomerList.account_id == principal.account_id,
+                    or_(
+                        CustomerList.location_id.is_(None),
+                        CustomerList.location_id == principal.location_id,
+                    ),
+                )
+            )
+    if scope.allows(BOUND, write=False) and principal.customer_list_id:
+        conditions.append(CustomerList.id == principal.customer_list_id)
+    return or_(*conditions) if conditions else false()
+
+
+async def visible_list(
+    session: AsyncSession, principal: Principal, customer_list_id: str, *, write: bool = False
+) -> CustomerList:
+    """The list, if the connection sees it (404 otherwise); with ``write``, 403 unless it may write in it."""
+    require_permission(principal, write=False)
+    customer_list = await session.get(CustomerList, customer_list_id)
+    if customer_list is None or not sees(principal, customer_list):
+        raise NotFound("Customer list not found")
+    if write and not may_write_in(principal, customer_list):
+        raise Forbidden("This connection may not write in this customer list")
+    return customer_list

@@ -1,0 +1,68 @@
+"""What a client may send for a customer (seed §2.3, SPEC §7)."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StrictBool
+
+from patronage.validators import Country, Email, Latitude, Longitude, PastDate, Phone, Str255, Str1000
+
+# Fields the server computes: echoed with their current value they are ignored (SPEC §7).
+READ_ONLY = (
+    "id",
+    "customer_list_id",
+    "anonymised",
+    "created_at",
+    "nb_orders",
+    "order_total",
+    "first_order_date",
+    "last_order_date",
+    "loyalty_cards",
+)
+
+# Nulled by anonymisation, and silently ignored in later updates.
+ANONYMISED_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "company_name",
+    "phone",
+    "phone_access_code",
+    "address_1",
+    "address_2",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "delivery_notes",
+)
+
+CUSTOM_FIELDS_MAX_BYTES = 8192
+
+
+class CustomerIn(BaseModel):
+    """Every field optional; on update only the fields sent change (``model_fields_set``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    private_ref: Str255 | None = None
+    email: Email | None = None
+    first_name: Str255 | None = None
+    last_name: Str255 | None = None
+    gender: Literal["male", "female"] | None = None
+    birth_date: PastDate | None = None
+    company_name: Str255 | None = None
+    phone: Phone | None = None
+    phone_access_code: Str255 | None = None
+    address_1: Str255 | None = None
+    address_2: Str255 | None = None
+    postal_code: Str255 | None = None
+    city: Str255 | None = None
+    state: Str255 | None = None
+    country: Country | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    delivery_notes: Str1000 | None = None
+    sms_marketing: StrictBool = False
+    email_marketing: StrictBool = False
+    custom_fields: dict[str, Any] | None = None

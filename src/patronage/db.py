@@ -1,0 +1,103 @@
+"""Engine, sessions and the declarative base shared by every feature."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from patronage.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Naive UTC: both databases store it the same way and it sorts as text on SQLite."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _configure_sqlite(engine: AsyncEngine, begin_statement: str) -> None:
+    # The driver's own transaction handling is switched off so that we can say BEGIN IMMEDIATE for
+    # writes: a write transaction then takes SQLite's write lock up front and waits for it
+    # (busy_timeout) instead of failing when two readers both try to upgrade.
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection, _record):  # pragma: no cover - exercised through the engine
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn):  # pragma: no cover - exercised through the engine
+        conn.exec_driver_sql(begin_statement)
+
+
+def make_engine(settings: Settings, *, for_writes: bool = False) -> AsyncEngine:
+    url = settings.database_url
+    if is_sqlite(url):
+        engine = create_async_engine(url, echo=settings.db_echo)
+        _configure_sqlite(engine, "BEGIN IMMEDIATE" if for_writes else "BEGIN")
+        return engine
+    return create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=False,
+    )
+
+
+class Database:
+    """Two session factories: reads, and writes (which on SQLite start with BEGIN IMMEDIATE)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.read_engine = make_engine(settings)
+        self.write_engine = (
+            make_engine(settings, for_writes=True) if is_sqlite(settings.database_url) else self.read_engine
+        )
+        self._read = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        self._write = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.read_engine.dialect.name
+
+    @asynccontextmanager
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block succeeds, rolled back when it raises."""
+        factory = self._write if write else self._read
+        async with factory() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()

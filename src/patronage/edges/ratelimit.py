@@ -1,0 +1,100 @@
+"""Per-connection rate limits (SPEC §4): fixed windows aligned to the round minute, hour and day.
+
+Counters live in Redis when ``PATRONAGE_REDIS_URL`` is set (shared by every worker and host: one
+pipelined round trip per request), in process memory otherwise.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from patronage.errors import TooManyRequests
+
+WINDOWS = (("minute", 60), ("hour", 3600), ("day", 86400))
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_minute: int = 500
+    per_hour: int = 2500
+    per_day: int = 10000
+    heavy_per_minute: int = 10
+
+    def scaled(self, overrides: dict[str, int] | None) -> "Limits":
+        """A connection's own limits (``patronage admin connection-limits``) replace the defaults."""
+        if not overrides:
+            return self
+        fields = {name: overrides[name] for name in self.__dataclass_fields__ if name in overrides}
+        return Limits(**{**self.__dict__, **fields})
+
+
+class Counter(Protocol):
+    async def hit(self, keys: list[tuple[str, int]]) -> list[int]:
+        """Increments each key (with its time to live in seconds) and returns the new counts."""
+
+
+class MemoryCounter:
+    """Counters of one process: enough for a single worker and for tests."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = asyncio.Lock()
+        self._next_sweep = 0.0
+
+    async def hit(self, keys: list[tuple[str, int]]) -> list[int]:
+        now = time.time()
+        async with self._lock:
+            if now > self._next_sweep:
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+                self._next_sweep = now + 60
+            counts = []
+            for key, ttl in keys:
+                count, expires = self._counts.get(key, (0, now + ttl))
+                self._counts[key] = (count + 1, expires)
+                counts.append(count + 1)
+            return counts
+
+
+class RedisCounter:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+
+    async def hit(self, keys: list[tuple[str, int]]) -> list[int]:
+        pipe = self._redis.pipeline(transaction=False)
+        for key, ttl in keys:
+            pipe.incr(key)
+            pipe.expire(key, ttl, nx=True)
+        results = await pipe.execute()
+        return [int(count) for count in results[::2]]
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+class RateLimiter:
+    def __init__(self, counter: Counter, defaults: Limits | None = None) -> None:
+        self.counter = counter
+        self.defaults = defaults or Limits()
+
+    async def check(self, connection_id: str, *, heavy: bool, overrides: dict[str, int] | None = None) -> None:
+        """Counts one request; raises 429 with Retry-After when a window is over its limit."""
+        limits = self.defaults.scaled(overrides)
+        now = time.time()
+        checks = [
+            (f"rl:{connection_id}:{name}:{int(now // length)}", length, getattr(limits, f"per_{name}"))
+            for name, length in WINDOWS
+        ]
+        if heavy:
+            checks.append((f"rl:{connection_id}:heavy:{int(now // 60)}", 60, limits.heavy_per_minute))
+        counts = await self.counter.hit([(key, length + 5) for key, length, _ in checks])
+        over = [length for (_, length, limit), count in zip(checks, counts, strict=True) if count > limit]
+        if over:
+            # Wait for the end of the longest exceeded window: earlier ones would just refuse again.
+            length = max(over)
+            retry_after = max(1, int(length - now % length + 0.999))
+            raise TooManyRequests(
+                f"Rate limit exceeded: retry in {retry_after} s", headers={"Retry-After": str(retry_after)}
+            )

@@ -1,0 +1,139 @@
+"""One error hierarchy rendered as the contract's error JSON (SPEC §2) by one set of handlers."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("patronage.errors")
+
+
+class AppError(Exception):
+    status_code = 500
+    error_type = "internal_error"
+    default_message = "Internal error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        self.message = message or self.default_message
+        self.errors = errors
+        self.headers = headers
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "error_type": self.error_type}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+class BadRequest(AppError):
+    status_code = 400
+    error_type = "unprocessable_entity"
+    default_message = "Bad request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error_type = "unauthorized"
+    default_message = "The access token is invalid or the connection has been revoked"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error_type = "forbidden"
+    default_message = "This access token is not allowed to perform this request"
+
+
+class NotFound(AppError):
+    status_code = 404
+    error_type = "not_found"
+    default_message = "Resource not found"
+
+
+class RoutingError(AppError):
+    status_code = 404
+    error_type = "routing_error"
+    default_message = "No route matches this request"
+
+
+class MethodNotAllowed(RoutingError):
+    status_code = 405
+    default_message = "This method is not allowed on this route"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    error_type = "unsupported_media_type"
+    default_message = "The request body must be JSON (Content-Type: application/json)"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    error_type = "unprocessable_entity"
+    default_message = "The request body is too large (maximum 1 MiB)"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    error_type = "too_many_requests"
+    default_message = "Rate limit exceeded"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    error_type = "unprocessable_entity"
+    default_message = "Validation failed"
+
+    def __init__(self, errors: list[dict[str, str]], message: str | None = None):
+        super().__init__(message, errors)
+
+
+def field_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed([{"field": field, "message": message}])
+
+
+def error_response(error: AppError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
+
+
+def _loc_to_field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def request_validation_errors(exc: RequestValidationError) -> ValidationFailed:
+    errors = [{"field": _loc_to_field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    return ValidationFailed(errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return error_response(exc, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request_validation_errors(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(RoutingError())
+        if exc.status_code == 405:
+            return error_response(MethodNotAllowed(), headers=exc.headers)
+        error = AppError(str(exc.detail))
+        error.status_code = exc.status_code
+        return error_response(error, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(AppError())

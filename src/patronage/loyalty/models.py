@@ -1,0 +1,66 @@
+"""Loyalty cards and their ledger of operations. Amounts are exact: integers of micro-points."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patronage.db import Base, utcnow
+
+# Balances and deltas are stored scaled by 10**6 (deltas have at most 6 decimal places).
+SCALE = 10**6
+
+
+class LoyaltyCard(Base):
+    __tablename__ = "loyalty_card"
+    __table_args__ = (
+        Index("ix_loyalty_card_list_created", "customer_list_id", "created_at", "id"),
+        # A ref is unique among one customer's cards, and at most one card per customer has no ref.
+        Index(
+            "uq_loyalty_card_customer_ref",
+            "customer_id",
+            "ref",
+            unique=True,
+            sqlite_where=text("ref IS NOT NULL"),
+            postgresql_where=text("ref IS NOT NULL"),
+        ),
+        Index(
+            "uq_loyalty_card_customer_null_ref",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("ref IS NULL"),
+            postgresql_where=text("ref IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    customer_list_id: Mapped[str] = mapped_column(ForeignKey("customer_list.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(255))
+    ref: Mapped[str | None] = mapped_column(String(255))
+    balance_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How many operations the card has had: the last operation's sequence number.
+    operation_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoyaltyOperation(Base):
+    __tablename__ = "loyalty_operation"
+    __table_args__ = (
+        # Operations of a card in commit order (seq is taken under the card's row lock).
+        Index("uq_loyalty_operation_card_seq", "loyalty_card_id", "seq", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    customer_list_id: Mapped[str] = mapped_column(ForeignKey("customer_list.id", ondelete="CASCADE"), index=True)
+    loyalty_card_id: Mapped[str] = mapped_column(ForeignKey("loyalty_card.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer)
+    delta_micro: Mapped[int] = mapped_column(BigInteger)
+    new_balance_micro: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    order_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    order_location_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

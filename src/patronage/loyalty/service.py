@@ -1,0 +1,315 @@
+"""Loyalty cards and operations (seed §3–4, SPEC §7): an exact ledger under concurrency."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patronage.auth.principal import Principal
+from patronage.bodies import parse_model
+from patronage.customer_lists import access
+from patronage.customer_lists.service import ListContext, context_of
+from patronage.customers.models import Customer
+from patronage.db import utcnow
+from patronage.errors import NotFound, ValidationFailed, field_error
+from patronage.formats import render_decimal, render_time
+from patronage.ids import new_id
+from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation
+from patronage.loyalty.schemas import (
+    CARD_READ_ONLY,
+    CARD_READ_ONLY_ON_CREATE,
+    MAX_POINTS,
+    OPERATION_READ_ONLY,
+    CardCreate,
+    CardUpdate,
+    OperationCreate,
+)
+from patronage.orders.models import Order
+from patronage.pagination import Page, PageRequest, cut_page, keyset, keyset_on
+from patronage.readonly import strip_read_only
+
+REF_TAKEN = "is already used by another loyalty card of this customer"
+NULL_REF_TAKEN = "can't be null: this customer already has a loyalty card without ref"
+
+
+def points(micro: int) -> str:
+    return render_decimal(Decimal(micro).scaleb(-6))
+
+
+def render_card(card: LoyaltyCard) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "customer_id": card.customer_id,
+        "name": card.name,
+        "ref": card.ref,
+        "balance": points(card.balance_micro),
+    }
+
+
+def render_card_summary(card: LoyaltyCard) -> dict[str, Any]:
+    """The card as the customer resource shows it."""
+    return {"id": card.id, "ref": card.ref, "name": card.name, "balance": points(card.balance_micro)}
+
+
+def render_operation(operation: LoyaltyOperation, timezone: str) -> dict[str, Any]:
+    return {
+        "id": operation.id,
+        "customer_id": operation.customer_id,
+        "created_at": render_time(operation.created_at, timezone),
+        "order_location_id": operation.order_location_id,
+        "order_id": operation.order_id,
+        "reason": operation.reason,
+        "delta": points(operation.delta_micro),
+        "new_balance": points(operation.new_balance_micro),
+    }
+
+
+async def cards_of_customers(session: AsyncSession, customer_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every card of these customers, in one query (a page of customers costs one more query, not 100)."""
+    cards: dict[str, list[dict[str, Any]]] = {customer_id: [] for customer_id in customer_ids}
+    if not customer_ids:
+        return cards
+    rows = await session.scalars(
+        select(LoyaltyCard)
+        .where(LoyaltyCard.customer_id.in_(customer_ids))
+        .order_by(LoyaltyCard.created_at, LoyaltyCard.id)
+    )
+    for card in rows:
+        cards[card.customer_id].append(render_card_summary(card))
+    return cards
+
+
+# --- cards ------------------------------------------------------------------------------------------
+
+
+async def _card(session: AsyncSession, customer_list_id: str, card_id: str, *, for_update: bool = False) -> LoyaltyCard:
+    stmt = select(LoyaltyCard).where(LoyaltyCard.id == card_id, LoyaltyCard.customer_list_id == customer_list_id)
+    card = await session.scalar(stmt.with_for_update() if for_update else stmt)
+    if card is None:
+        raise NotFound("Loyalty card not found")
+    return card
+
+
+async def _check_ref_free(session: AsyncSession, customer_id: str, ref: str | None, exclude_id: str | None) -> None:
+    clash = select(LoyaltyCard.id).where(
+        LoyaltyCard.customer_id == customer_id,
+        LoyaltyCard.ref.is_(None) if ref is None else LoyaltyCard.ref == ref,
+    )
+    if exclude_id is not None:
+        clash = clash.where(LoyaltyCard.id != exclude_id)
+    if await session.scalar(clash.limit(1)):
+        raise field_error("ref", NULL_REF_TAKEN if ref is None else REF_TAKEN)
+
+
+async def _flush_card(session: AsyncSession, ref: str | None) -> None:
+    try:
+        await session.flush()
+    except IntegrityError:
+        # A concurrent request took the same ref for this customer between our check and our insert.
+        raise field_error("ref", NULL_REF_TAKEN if ref is None else REF_TAKEN) from None
+
+
+async def retrieve_card(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str
+) -> dict[str, Any]:
+    customer_list = await access.visible_list(session, principal, customer_list_id)
+    return render_card(await _card(session, customer_list.id, card_id))
+
+
+@dataclass(frozen=True)
+class CardFilters:
+    customer_id: str | None = None
+    name: str | None = None
+    ref: str | None = None
+
+
+async def index_cards(
+    session: AsyncSession,
+    principal: Principal,
+    customer_list_id: str,
+    filters: CardFilters,
+    page: PageRequest,
+) -> Page:
+    customer_list = await access.visible_list(session, principal, customer_list_id)
+    stmt = select(LoyaltyCard).where(LoyaltyCard.customer_list_id == customer_list.id)
+    if filters.customer_id is not None:
+        stmt = stmt.where(LoyaltyCard.customer_id == filters.customer_id)
+    if filters.name is not None:
+        stmt = stmt.where(LoyaltyCard.name == filters.name)
+    if filters.ref is not None:
+        stmt = stmt.where(LoyaltyCard.ref == filters.ref)
+    rows = (await session.scalars(keyset(stmt, LoyaltyCard.created_at, LoyaltyCard.id, page))).all()
+    result = cut_page(rows, page, key=lambda card: (card.created_at, card.id))
+    result.items = [render_card(card) for card in result.items]
+    return result
+
+
+async def create_card(
+    session: AsyncSession, principal: Principal, customer_list_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
+    fields = parse_model(CardCreate, strip_read_only(data, CARD_READ_ONLY_ON_CREATE, None))
+    customer = await session.scalar(
+        select(Customer.id)
+        .where(Customer.id == fields.customer_id, Customer.customer_list_id == customer_list.id)
+        .with_for_update()
+    )
+    if customer is None:
+        raise field_error("customer_id", "is not a customer of this customer list")
+    await _check_ref_free(session, fields.customer_id, fields.ref, None)
+    card = LoyaltyCard(
+        id=new_id(),
+        account_id=customer_list.account_id,
+        customer_list_id=customer_list.id,
+        customer_id=fields.customer_id,
+        name=fields.name,
+        ref=fields.ref,
+        balance_micro=0,
+        operation_count=0,
+        created_at=utcnow(),
+    )
+    session.add(card)
+    await _flush_card(session, card.ref)
+    return render_card(card)
+
+
+async def update_card(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
+    card = await _card(session, customer_list.id, card_id, for_update=True)
+    fields = parse_model(CardUpdate, strip_read_only(data, CARD_READ_ONLY, render_card(card)))
+    if "ref" in fields.model_fields_set and fields.ref != card.ref:
+        await _check_ref_free(session, card.customer_id, fields.ref, card.id)
+        card.ref = fields.ref
+    if "name" in fields.model_fields_set:
+        card.name = fields.name
+    await _flush_card(session, card.ref)
+    return render_card(card)
+
+
+# --- operations -------------------------------------------------------------------------------------
+
+
+async def _operation_context(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, *, write: bool
+) -> tuple[ListContext, LoyaltyCard]:
+    customer_list = await access.visible_list(session, principal, customer_list_id, write=write)
+    card = await _card(session, customer_list.id, card_id)
+    return await context_of(session, customer_list), card
+
+
+async def retrieve_operation(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, operation_id: str
+) -> dict[str, Any]:
+    context, card = await _operation_context(session, principal, customer_list_id, card_id, write=False)
+    operation = await session.scalar(
+        select(LoyaltyOperation).where(LoyaltyOperation.id == operation_id, LoyaltyOperation.loyalty_card_id == card.id)
+    )
+    if operation is None:
+        raise NotFound("Loyalty operation not found")
+    return render_operation(operation, context.timezone)
+
+
+async def index_operations(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, page: PageRequest
+) -> Page:
+    """Newest first: the card's operations in reverse commit order."""
+    context, card = await _operation_context(session, principal, customer_list_id, card_id, write=False)
+    stmt = select(LoyaltyOperation).where(LoyaltyOperation.loyalty_card_id == card.id)
+    rows = (await session.scalars(keyset_on(stmt, (LoyaltyOperation.seq,), page))).all()
+    result = cut_page(rows, page, key=lambda operation: (operation.seq,))
+    result.items = [render_operation(operation, context.timezone) for operation in result.items]
+    return result
+
+
+async def apply_operation(
+    session: AsyncSession,
+    card: LoyaltyCard,
+    delta: Decimal,
+    reason: str | None,
+    *,
+    order_id: str | None = None,
+    order_location_id: str | None = None,
+) -> LoyaltyOperation:
+    """Adds ``delta`` to the card and writes the operation, in the caller's transaction.
+
+    The balance moves in one UPDATE ... RETURNING: the row lock it takes orders concurrent operations on
+    the card, so each one's ``new_balance`` and ``seq`` follow the previous one's, in commit order.
+    """
+    delta_micro = int(delta.scaleb(6))
+    limit = MAX_POINTS * SCALE
+    moved = (
+        await session.execute(
+            update(LoyaltyCard)
+            .where(
+                LoyaltyCard.id == card.id,
+                LoyaltyCard.balance_micro + delta_micro < limit,
+                LoyaltyCard.balance_micro + delta_micro > -limit,
+            )
+            .values(
+                balance_micro=LoyaltyCard.balance_micro + delta_micro,
+                operation_count=LoyaltyCard.operation_count + 1,
+            )
+            .returning(LoyaltyCard.balance_micro, LoyaltyCard.operation_count)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if moved is None:
+        raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
+    new_balance, seq = moved
+    card.balance_micro = new_balance
+    card.operation_count = seq
+    operation = LoyaltyOperation(
+        id=new_id(),
+        account_id=card.account_id,
+        customer_list_id=card.customer_list_id,
+        loyalty_card_id=card.id,
+        customer_id=card.customer_id,
+        seq=seq,
+        delta_micro=delta_micro,
+        new_balance_micro=new_balance,
+        reason=reason,
+        order_id=order_id,
+        order_location_id=order_location_id,
+        created_at=utcnow(),
+    )
+    session.add(operation)
+    await session.flush()
+    return operation
+
+
+async def create_operation(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    context, card = await _operation_context(session, principal, customer_list_id, card_id, write=True)
+    fields = parse_model(OperationCreate, strip_read_only(data, OPERATION_READ_ONLY, None))
+    order_location_id = None
+    if fields.order_id is not None:
+        order_location_id = await _order_location(session, principal, card, fields.order_id)
+    operation = await apply_operation(
+        session,
+        card,
+        fields.delta,
+        fields.reason,
+        order_id=fields.order_id,
+        order_location_id=order_location_id,
+    )
+    return render_operation(operation, context.timezone)
+
+
+async def _order_location(session: AsyncSession, principal: Principal, card: LoyaltyCard, order_id: str) -> str:
+    """The location of an order of the card's account that the connection may see (422 otherwise).
+
+    An account-level connection sees every order of its account, a location-level one its location's orders.
+    No ``orders`` scope is needed: the operation only shows the id the client sent and the order's location.
+    """
+    location_id = await session.scalar(
+        select(Order.location_id).where(Order.id == order_id, Order.account_id == card.account_id)
+    )
+    if location_id is None or (not principal.is_account_level and location_id != principal.location_id):
+        raise ValidationFailed([{"field": "order_id", "message": "is not an order of this account"}])
+    return location_id

@@ -1,0 +1,25 @@
+"""Imports every feature's tables, so that the metadata (and Alembic) sees them all."""
+
+from patronage.auth.models import Client, Connection
+from patronage.customer_lists.models import CustomerList
+from patronage.customers.models import Customer, CustomerPrivateRef
+from patronage.idempotency import IdempotencyKey
+from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
+from patronage.orders.models import Order, OrderPrivateRef
+from patronage.tenancy.models import Account, Location, User
+
+__all__ = [
+    "Account",
+    "Client",
+    "Connection",
+    "Customer",
+    "CustomerList",
+    "CustomerPrivateRef",
+    "IdempotencyKey",
+    "Location",
+    "LoyaltyCard",
+    "LoyaltyOperation",
+    "Order",
+    "OrderPrivateRef",
+    "User",
+]

@@ -1,0 +1,106 @@
+"""Field types shared by request models: strict, with the contract's rules (SPEC §5, §7)."""
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import phonenumbers
+import pycountry
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from patronage.formats import render_decimal
+
+Str255 = Annotated[str, StringConstraints(strict=True, max_length=255)]
+Str1000 = Annotated[str, StringConstraints(strict=True, max_length=1000)]
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid", message)
+
+
+def _email(value: str) -> str:
+    if (
+        len(value) > 254
+        or value.count("@") != 1
+        or any(ch.isspace() for ch in value)
+        or value.startswith("@")
+        or value.endswith("@")
+    ):
+        raise _fail("is not a valid email address")
+    return value
+
+
+_E164 = re.compile(r"^\+[0-9]{8,15}$")
+
+
+def _phone(value: str) -> str:
+    if not _E164.match(value):
+        raise _fail("must be in E.164 format: + then 8 to 15 digits")
+    try:
+        possible = phonenumbers.is_possible_number(phonenumbers.parse(value))
+    except phonenumbers.NumberParseException:
+        possible = False
+    if not possible:
+        raise _fail("is not a possible phone number")
+    return value
+
+
+def _country(value: str) -> str:
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value.upper()) is None:
+        raise _fail("must be an ISO 3166-1 alpha-2 country code")
+    return value.upper()
+
+
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _past_date(value: str) -> date:
+    try:
+        if not _DATE.match(value):
+            raise ValueError
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise _fail("must be a date in the format YYYY-MM-DD") from None
+    if parsed > datetime.now(UTC).date():
+        raise _fail("can't be in the future")
+    return parsed
+
+
+def exact_decimal(value: Any) -> Decimal:
+    """A JSON number (already a Decimal or int) or a decimal string; never a bool, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise _fail("must be a decimal number")
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except (InvalidOperation, ValueError):
+        raise _fail("must be a decimal number") from None
+    if not number.is_finite():
+        raise _fail("must be a finite decimal number")
+    return number
+
+
+def _coordinate(limit: int):
+    def check(value: Any) -> str:
+        number = exact_decimal(value)
+        if not -limit <= number <= limit:
+            raise _fail(f"must be between -{limit} and {limit}")
+        text = render_decimal(number)
+        if len(text) > 30:
+            raise _fail("has too many digits")
+        return text
+
+    return check
+
+
+Email = Annotated[Str255, AfterValidator(_email)]
+Phone = Annotated[str, StringConstraints(strict=True, max_length=32), AfterValidator(_phone)]
+Country = Annotated[str, StringConstraints(strict=True), AfterValidator(_country)]
+PastDate = Annotated[date, BeforeValidator(lambda v: _past_date(v) if isinstance(v, str) else _reject_date(v))]
+Latitude = Annotated[str, BeforeValidator(_coordinate(90))]
+Longitude = Annotated[str, BeforeValidator(_coordinate(180))]
+
+
+def _reject_date(_: Any) -> date:
+    raise _fail("must be a date in the format YYYY-MM-DD")

@@ -1,0 +1,162 @@
+"""The edges of the API (SPEC §1, §2): method override, CORS, media types, ETags, request ids, logs, metrics."""
+
+import json
+
+import httpx
+import pytest
+
+from conftest import Api, Tenant, make_tenant
+from patronage.app import create_app
+from patronage.settings import Settings
+
+
+async def test_method_override_on_post(tenant: Tenant) -> None:
+    api = await tenant.api("location[all_customer_lists.write]")
+    list_id = await tenant.customer_list("Before")
+    renamed = await api.post(
+        f"/v1/customer_lists/{list_id}", json={"name": "After"}, headers={"X-Http-Method-Override": "PATCH"}
+    )
+    assert renamed.status_code == 200 and renamed.json()["name"] == "After"
+    put = await api.post(
+        f"/v1/customer_lists/{list_id}", json={"name": "Again"}, headers={"X-Http-Method-Override": "put"}
+    )
+    assert put.status_code == 200 and put.json()["name"] == "Again"
+    deleted = await api.post(f"/v1/customer_lists/{list_id}", headers={"X-Http-Method-Override": "DELETE"})
+    assert deleted.status_code == 200
+    assert (await api.get(f"/v1/customer_lists/{list_id}")).status_code == 404
+
+
+async def test_method_override_is_refused_on_get_and_for_other_methods(tenant: Tenant) -> None:
+    api = await tenant.api("location[all_customer_lists.write]")
+    list_id = await tenant.customer_list()
+    on_get = await api.get(f"/v1/customer_lists/{list_id}", headers={"X-Http-Method-Override": "DELETE"})
+    assert on_get.status_code == 400 and on_get.json()["error_type"]
+    assert (await api.get(f"/v1/customer_lists/{list_id}")).status_code == 200
+    bogus = await api.post(f"/v1/customer_lists/{list_id}", headers={"X-Http-Method-Override": "GET"})
+    assert bogus.status_code == 400
+
+
+async def test_cors_preflight_and_exposed_headers(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    preflight = await client.options(
+        "/v1/location/customer_lists",
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "X-Access-Token, Idempotency-Key, Content-Type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert "x-access-token" in allowed and "idempotency-key" in allowed
+    api = await tenant.api("location[all_customer_lists.read]")
+    response = await api.get("/v1/location/customer_lists", headers={"Origin": "https://shop.example"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "x-cursor-next" in response.headers["access-control-expose-headers"].lower()
+    # Outside the API (operations, OAuth) there is no CORS.
+    health = await client.get("/health", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in health.headers
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status"),
+    [
+        (b'{"name": "x"}', "text/plain", 415),
+        (b"name=x", "application/x-www-form-urlencoded", 415),
+        (b'{"name": ', "application/json", 400),
+        (b"[1, 2]", "application/json", 422),
+        (b'"just a string"', "application/json", 422),
+        (b"\xff\xfe", "application/json", 400),
+    ],
+)
+async def test_media_types(tenant: Tenant, content: bytes, content_type: str, status: int) -> None:
+    api = await tenant.api("location[all_customer_lists.write]")
+    response = await api.post("/v1/location/customer_lists", content=content, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert response.json()["error_type"] in {"unsupported_media_type", "unprocessable_entity"}
+    assert (await api.get("/v1/location/customer_lists")).json() == []
+
+
+async def test_bodies_over_one_mebibyte_are_413(tenant: Tenant) -> None:
+    api = await tenant.api("location[all_customer_lists.write]")
+    big = json.dumps({"name": "x" * (1024 * 1024)}).encode()
+    response = await api.post("/v1/location/customer_lists", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["message"]
+
+    async def chunks():
+        for _ in range(20):
+            yield b" " * 65536
+
+    streamed = await api.post(
+        "/v1/location/customer_lists", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+
+
+async def test_etags_and_conditional_gets(tenant: Tenant) -> None:
+    api = await tenant.api("location[all_customer_lists.write]")
+    list_id = await tenant.customer_list("Regulars")
+    first = await api.get(f"/v1/customer_lists/{list_id}")
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    again = await api.get(f"/v1/customer_lists/{list_id}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    index = await api.get("/v1/location/customer_lists")
+    assert (
+        await api.get("/v1/location/customer_lists", headers={"If-None-Match": index.headers["etag"]})
+    ).status_code == 304
+    await api.patch(f"/v1/customer_lists/{list_id}", json={"name": "Renamed"})
+    changed = await api.get(f"/v1/customer_lists/{list_id}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+async def test_every_response_has_a_request_id(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    for response in (
+        await client.get("/health"),
+        await client.get("/v1/nowhere"),
+        await Api(client, "bad").get("/v1/location"),
+    ):
+        assert response.headers["x-request-id"]
+    echoed = await client.get("/health", headers={"X-Request-Id": "trace-123"})
+    assert echoed.headers["x-request-id"] == "trace-123"
+
+
+async def test_access_logs_are_json_without_tokens(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    app = create_app(settings.model_copy(update={"access_log": True}))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            tenant = await make_tenant(app.state.db, http)
+            api = await tenant.api("location[all_customer_lists.read]")
+            assert (await api.get("/v1/location/customer_lists")).status_code == 200
+            assert (await api.get("/v1/customer_lists/nope?email=a*")).status_code == 404
+            token = api.token
+    finally:
+        await app.state.db.dispose()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line.get("event") == "request"]
+    assert len(requests) >= 2
+    assert {"method", "path", "status", "duration_ms", "connection_id", "request_id"} <= set(requests[0])
+    assert requests[0]["path"] == "/v1/location/customer_lists" and requests[0]["connection_id"]
+    assert requests[1]["path"] == "/v1/customer_lists/{customer_list_id}" and requests[1]["status"] == 404
+    assert token not in json.dumps(lines)
+
+
+async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"access_log": True}))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            before = (await http.get("/metrics")).text
+            await http.get("/health")
+            after = (await http.get("/metrics")).text
+    finally:
+        await app.state.db.dispose()
+
+    def count(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith("patronage_http_requests_total{") and 'route="/health"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    assert count(after) == count(before) + 1
+    assert "patronage_http_request_duration_seconds_bucket" in after

@@ -1,0 +1,165 @@
+"""Rate limits per connection (SPEC §4): aligned windows, 429 + Retry-After, heavy queries, overrides, Redis."""
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from conftest import Api, make_tenant
+from live import live_server
+from patronage.app import create_app
+from patronage.auth.models import Connection
+from patronage.ids import hash_secret
+from patronage.settings import Settings
+
+REDIS_URL = os.environ.get("PATRONAGE_TEST_REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="PATRONAGE_TEST_REDIS_URL is not set")
+
+
+def _away_from_minute_end() -> None:
+    """Windows are aligned to the round minute: don't start a count just before one ends."""
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)
+
+
+async def _app(settings: Settings, **limits):
+    app = create_app(settings.model_copy(update={"rate_limits": "on", **limits}))
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return app, http
+
+
+async def test_the_request_over_the_minute_limit_is_429_with_retry_after(settings: Settings) -> None:
+    app, http = await _app(settings, rate_limit_per_minute=5)
+    async with http:
+        tenant = await make_tenant(app.state.db, http)
+        api = await tenant.api("location[all_customer_lists.read]")
+        other = await tenant.api("location[all_customer_lists.read]")
+        _away_from_minute_end()
+        statuses = [(await api.get("/v1/location")).status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        refused = await api.get("/v1/location")
+        assert refused.json()["error_type"] == "too_many_requests"
+        retry_after = int(refused.headers["retry-after"])
+        assert 1 <= retry_after <= 60
+        assert abs(retry_after - (60 - time.time() % 60)) <= 2
+        # Another connection has its own counters.
+        assert (await other.get("/v1/location")).status_code == 200
+    await app.state.db.dispose()
+
+
+async def test_heavy_queries_have_their_own_tighter_limit(settings: Settings) -> None:
+    app, http = await _app(settings, rate_limit_heavy_per_minute=2)
+    async with http:
+        tenant = await make_tenant(app.state.db, http)
+        api = await tenant.api("location[all_customer_lists.write]")
+        list_id = (await api.post("/v1/location/customer_lists", json={"name": "L"})).json()["id"]
+        _away_from_minute_end()
+        customers = f"/v1/customer_lists/{list_id}/customers"
+        assert [(await api.get(customers)).status_code for _ in range(3)] == [200, 200, 429]
+        # Light requests still pass.
+        assert (await api.get(f"/v1/customer_lists/{list_id}")).status_code == 200
+        assert (await api.post(customers, json={})).status_code == 201
+    await app.state.db.dispose()
+
+
+async def test_a_connection_can_be_given_higher_limits(settings: Settings) -> None:
+    app, http = await _app(settings, rate_limit_per_minute=3)
+    async with http:
+        tenant = await make_tenant(app.state.db, http)
+        api = await tenant.api("location[all_customer_lists.read]")
+        async with app.state.db.session(write=True) as session:
+            await session.execute(
+                update(Connection)
+                .where(Connection.token_hash == hash_secret(api.token))
+                .values(rate_limits={"per_minute": 6})
+            )
+        _away_from_minute_end()
+        statuses = [(await api.get("/v1/location")).status_code for _ in range(7)]
+        assert statuses == [200] * 6 + [429]
+    await app.state.db.dispose()
+
+
+async def test_limits_can_be_switched_off(settings: Settings) -> None:
+    app, http = await _app(settings, rate_limit_per_minute=2)
+    app_off = create_app(settings.model_copy(update={"rate_limits": "off", "rate_limit_per_minute": 2}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_off), base_url="http://t") as off:
+        tenant = await make_tenant(app_off.state.db, off)
+        api = await tenant.api("location[all_customer_lists.read]")
+        assert {(await api.get("/v1/location")).status_code for _ in range(5)} == {200}
+    await http.aclose()
+    await app.state.db.dispose()
+    await app_off.state.db.dispose()
+
+
+def test_connection_limits_command(database_url: str) -> None:
+    env = {**os.environ, "PATRONAGE_DATABASE_URL": database_url}
+    patronage = str(Path(sys.executable).parent / "patronage")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([patronage, "admin", *args], env=env, capture_output=True, text=True, timeout=60)
+
+    user = f"limits-{secrets.token_hex(4)}@example.com"
+    run("create-user", "--email", user, "--password", "pw")
+    account = json.loads(run("create-account", "--user", user, "--name", "A").stdout)["id"]
+    client = json.loads(run("create-client", "--name", "App").stdout)["client_id"]
+    connection = json.loads(
+        run("connect", "--client", client, "--account", account, "--scope", "account[orders.read]").stdout
+    )["connection_id"]
+    raised = run("connection-limits", "--connection", connection, "--per-minute", "2000", "--heavy-per-minute", "50")
+    assert raised.returncode == 0, raised.stderr
+    assert json.loads(raised.stdout)["rate_limits"] == {"per_minute": 2000, "heavy_per_minute": 50}
+    reset = run("connection-limits", "--connection", connection, "--reset")
+    assert json.loads(reset.stdout)["rate_limits"] is None
+    unknown = run("connection-limits", "--connection", "nope", "--per-minute", "5")
+    assert unknown.returncode != 0 and "nope" in unknown.stderr and unknown.stdout == ""
+
+
+@needs_redis
+async def test_redis_counters_are_shared_between_app_instances(settings: Settings) -> None:
+    """Two app instances (as two workers would be) with one Redis: the limit holds for the connection."""
+    token = await _token(settings)
+    limited = settings.model_copy(update={"rate_limits": "on", "redis_url": REDIS_URL, "rate_limit_per_minute": 4})
+    first, second = create_app(limited), create_app(limited)
+    _away_from_minute_end()
+    statuses = []
+    for app in (first, second, first, second, first, second):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            statuses.append((await Api(http, token).get("/v1/location")).status_code)
+    assert statuses == [200, 200, 200, 200, 429, 429]
+    for app in (first, second):
+        await app.state.db.dispose()
+        await app.state.rate_limiter.counter.close()
+
+
+async def _token(settings: Settings) -> str:
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        tenant = await make_tenant(app.state.db, http)
+        token = await tenant.token("location[all_customer_lists.read]")
+    await app.state.db.dispose()
+    return token
+
+
+@needs_redis
+async def test_two_workers_share_the_limit_through_redis(settings: Settings, database_url: str) -> None:
+    token = await _token(settings)
+    env = {
+        "PATRONAGE_RATE_LIMITS": "on",
+        "PATRONAGE_REDIS_URL": REDIS_URL or "",
+        "PATRONAGE_RATE_LIMIT_PER_MINUTE": "20",
+    }
+    with live_server(database_url, workers=2, env=env) as base:
+        _away_from_minute_end()
+        async with httpx.AsyncClient(base_url=base, headers={"X-Access-Token": token}) as http:
+            responses = await asyncio.gather(*(http.get("/v1/location") for _ in range(40)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) == 20 and statuses.count(429) == 20
+    assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in responses if r.status_code == 429)
