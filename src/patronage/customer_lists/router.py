@@ -1,10 +1,12 @@
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal, current_principal, get_db
 from patronage.bodies import json_object
 from patronage.customer_lists import service
+from patronage.idempotency import run_write
 from patronage.pagination import PageRequest, page_request, page_response
 from patronage.tenancy import service as tenancy
 
@@ -78,10 +80,13 @@ async def create_in_location(
     location_id: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> Any:
     data = await json_object(request)
-    async with get_db(request).session(write=True) as session:
+
+    async def work(session: AsyncSession) -> Any:
         location = await tenancy.visible_location(session, principal, location_id)
         account = await tenancy.visible_account(session, principal, location.account_id)
         return await service.create(session, principal, data, account=account, location=location)
+
+    return await run_write(request, principal, data, work, status_code=201)
 
 
 @router.post(
@@ -105,9 +110,12 @@ async def create_in_account(
 ) -> Any:
     tenancy.require_account_endpoint(principal, account_id)
     data = await json_object(request)
-    async with get_db(request).session(write=True) as session:
+
+    async def work(session: AsyncSession) -> Any:
         account = await tenancy.visible_account(session, principal, account_id)
         return await service.create(session, principal, data, account=account, location=None)
+
+    return await run_write(request, principal, data, work, status_code=201)
 
 
 @router.post(

@@ -6,6 +6,7 @@ from patronage.auth.principal import Principal, current_principal, get_db
 from patronage.bodies import json_object
 from patronage.customers import service
 from patronage.customers.schemas import CustomerIn
+from patronage.idempotency import run_write
 from patronage.pagination import PageRequest, page_request, page_response
 
 router = APIRouter(prefix="/v1/customer_lists/{customer_list_id}/customers", tags=["customers"])
@@ -48,8 +49,13 @@ async def retrieve(
 @router.post("", status_code=201, summary="Create a customer", openapi_extra=CUSTOMER_BODY)
 async def create(customer_list_id: str, request: Request, principal: Principal = Depends(current_principal)) -> Any:
     data = await json_object(request)
-    async with get_db(request).session(write=True) as session:
-        return await service.create(session, principal, customer_list_id, data)
+    return await run_write(
+        request,
+        principal,
+        data,
+        lambda session: service.create(session, principal, customer_list_id, data),
+        status_code=201,
+    )
 
 
 @router.patch("/{customer_id}", summary="Update a customer", openapi_extra=CUSTOMER_BODY)
@@ -72,5 +78,7 @@ async def anonymise(
     request: Request,
     principal: Principal = Depends(current_principal),
 ) -> Any:
-    async with get_db(request).session(write=True) as session:
-        return await service.anonymise(session, principal, customer_list_id, customer_id)
+    data = await json_object(request)  # no fields; read so that a body is still checked and fingerprinted
+    return await run_write(
+        request, principal, data, lambda session: service.anonymise(session, principal, customer_list_id, customer_id)
+    )
