@@ -24,6 +24,9 @@ from patronage.db import Database
 from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 
+# Client secrets are sealed with this key, here and in the servers tests start (they inherit the environment).
+os.environ.setdefault("PATRONAGE_SECRET_KEY", "patronage-tests-only-key")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -1,6 +1,7 @@
 """The ASGI application: ``create_app(settings)``, or ``patronage.app:create_app`` as a uvicorn factory."""
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,6 +20,8 @@ from patronage.edges.middleware import (
 )
 from patronage.edges.ratelimit import Limits, MemoryCounter, RateLimiter, RedisCounter
 from patronage.errors import install_error_handlers
+from patronage.events import delivery
+from patronage.events.router import router as events_router
 from patronage.loyalty.router import router as loyalty_router
 from patronage.orders.router import router as orders_router
 from patronage.settings import Settings, get_settings
@@ -33,7 +36,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        # Each server process also delivers webhooks (claims are safe between processes and hosts).
+        stop = asyncio.Event()
+        worker = asyncio.create_task(delivery.run(settings, db, stop)) if settings.callback_worker else None
         yield
+        if worker is not None:
+            stop.set()
+            worker.cancel()
+            with suppress(asyncio.CancelledError):
+                await worker
         await db.dispose()
         if limiter is not None and isinstance(limiter.counter, RedisCounter):
             await limiter.counter.close()
@@ -57,7 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Each feature's router carries the /v1 prefix itself, so that route templates (logs, metrics,
     # rate-limit classes) are the full paths.
-    for router in (tenancy_router, customer_lists_router, customers_router, loyalty_router, orders_router):
+    for router in (
+        tenancy_router,
+        customer_lists_router,
+        customers_router,
+        loyalty_router,
+        orders_router,
+        events_router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"], summary="200 when the database answers, 503 when it does not")

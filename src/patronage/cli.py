@@ -1,6 +1,7 @@
 """``patronage``: serve, migrate, and the operator's admin commands (each prints one JSON object)."""
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -317,5 +318,38 @@ def connection_limits(
         limits.update({name: value for name, value in given.items() if value is not None})
         row.rate_limits = limits or None
         return {"connection_id": row.id, "rate_limits": row.rate_limits}
+
+    _print(run_in_transaction(work))
+
+
+# --- webhooks -------------------------------------------------------------------------------------------
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks (active callbacks) until stopped; `serve` runs one too unless
+    PATRONAGE_CALLBACK_WORKER=false."""
+    from patronage import logs
+    from patronage.events import delivery
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(delivery.run(settings))
+
+
+@admin.command("events")
+def events(
+    connection: Annotated[str, typer.Option(help="Connection id (as printed by `admin connect`)")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many of the oldest events to show")] = 50,
+) -> None:
+    """A connection's callback, its pending events, their attempts and last delivery errors."""
+    from patronage.events.admin import UnknownConnection, delivery_report
+
+    async def work(session):
+        try:
+            return await delivery_report(session, connection, limit)
+        except UnknownConnection as exc:
+            raise CommandError(str(exc)) from None
 
     _print(run_in_transaction(work))

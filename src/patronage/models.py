@@ -3,6 +3,7 @@
 from patronage.auth.models import Client, Connection
 from patronage.customer_lists.models import CustomerList
 from patronage.customers.models import Customer, CustomerPrivateRef
+from patronage.events.models import Callback, Event
 from patronage.idempotency import IdempotencyKey
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.orders.models import Order, OrderPrivateRef
@@ -10,11 +11,13 @@ from patronage.tenancy.models import Account, Location, User
 
 __all__ = [
     "Account",
+    "Callback",
     "Client",
     "Connection",
     "Customer",
     "CustomerList",
     "CustomerPrivateRef",
+    "Event",
     "IdempotencyKey",
     "Location",
     "LoyaltyCard",

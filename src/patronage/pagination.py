@@ -78,13 +78,15 @@ def keyset(stmt: Select, created_col: Any, id_col: Any, page: PageRequest) -> Se
     return keyset_on(stmt, (created_col, id_col), page)
 
 
-def keyset_on(stmt: Select, columns: Sequence[Any], page: PageRequest) -> Select:
-    """Descending order on ``columns``, starting after the cursor's values."""
+def keyset_on(stmt: Select, columns: Sequence[Any], page: PageRequest, *, ascending: bool = False) -> Select:
+    """Descending (or ascending) order on ``columns``, starting after the cursor's values."""
     if page.after is not None:
         if len(page.after) != len(columns):
             raise field_error("cursor", "is not a cursor this server issued")
-        stmt = stmt.where(tuple_(*columns) < tuple_(*page.after))
-    return stmt.order_by(*(column.desc() for column in columns)).limit(page.count + 1)
+        after = tuple_(*columns) > tuple_(*page.after) if ascending else tuple_(*columns) < tuple_(*page.after)
+        stmt = stmt.where(after)
+    order = [column.asc() if ascending else column.desc() for column in columns]
+    return stmt.order_by(*order).limit(page.count + 1)
 
 
 T = TypeVar("T")

@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     rate_limit_per_hour: int = 2500
     rate_limit_per_day: int = 10000
     rate_limit_heavy_per_minute: int = 10
+    # Seals client secrets at rest (they sign webhooks). Set it on every host of a deployment; unset, a key
+    # file is created on first use at secret_key_file.
+    secret_key: str | None = None
+    secret_key_file: str = "patronage.key"
+    # Webhook delivery (SPEC §9): the worker runs inside `patronage serve` unless callback_worker is off.
+    callback_worker: bool = True
+    callback_timeout_seconds: float = 20.0
+    # The first wait after a failed delivery; each later wait doubles it (1, 2, 4 ... 32 minutes).
+    callback_retry_base_seconds: float = 60.0
+    callback_retries: int = 6
+    callback_poll_seconds: float = 1.0
+    # Callback URLs resolving to loopback, private, link-local or metadata addresses are refused unless true.
+    callback_allow_private: bool = False
 
 
 @lru_cache

@@ -59,7 +59,10 @@ async def authenticate(db: Database, token: str | None) -> Principal:
         ).first()
     if row is None:
         raise Unauthorized()
-    connection, client_name = row
+    return principal_of(*row)
+
+
+def principal_of(connection: Connection, client_name: str) -> Principal:
     return Principal(
         connection_id=connection.id,
         client_id=connection.client_id,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patronage import sealing
 from patronage.auth.models import Client, Connection
 from patronage.auth.scopes import InvalidScope, parse_scope
 from patronage.customer_lists.models import CustomerList
@@ -25,7 +26,13 @@ async def create_client(session: AsyncSession, name: str, redirect_uris: list[st
         raise TenancyError("the client name may not be empty")
     client_id = f"{secrets.randbelow(10**12):012d}.clients.patronage"
     secret = secrets.token_hex(16)
-    client = Client(id=client_id, name=name.strip(), secret_hash=hash_secret(secret), redirect_uris=redirect_uris)
+    client = Client(
+        id=client_id,
+        name=name.strip(),
+        secret_hash=hash_secret(secret),
+        secret_sealed=sealing.seal(secret),
+        redirect_uris=redirect_uris,
+    )
     session.add(client)
     await session.flush()
     return NewClient(client, secret)

@@ -16,6 +16,7 @@ from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.customers.schemas import ANONYMISED_FIELDS, CUSTOM_FIELDS_MAX_BYTES, READ_ONLY, CustomerIn
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
+from patronage.events import service as events
 from patronage.formats import render_money, render_time
 from patronage.ids import new_id
 from patronage.loyalty import service as loyalty
@@ -100,6 +101,39 @@ async def _render_one(
 ) -> dict[str, Any]:
     cards = await loyalty.cards_of_customers(session, [customer.id])
     return render(customer, context, private_ref, cards[customer.id])
+
+
+def _renderer(session: AsyncSession, customer: Customer, context: ListContext) -> events.Render:
+    """Renders the customer as another connection reads it (its own private ref), for events."""
+
+    async def render_for(reader: Principal) -> dict[str, Any]:
+        return await _render_one(
+            session, customer, context, await _private_ref_of(session, customer.id, reader.client_id)
+        )
+
+    return render_for
+
+
+async def _watch(
+    session: AsyncSession, principal: Principal, event_type: str, customer_list: Any, render: events.Render
+) -> events.Watch:
+    return await events.watch(
+        session,
+        principal,
+        "customer",
+        event_type,
+        customer_list.account_id,
+        lambda reader: access.sees(reader, customer_list),
+        render,
+    )
+
+
+def _event_ids(customer: Customer) -> dict[str, Any]:
+    return {
+        "account_id": customer.account_id,
+        "customer_list_id": customer.customer_list_id,
+        "customer_id": customer.id,
+    }
 
 
 async def _load(
@@ -242,7 +276,11 @@ async def create(
     if fields.private_ref is not None:
         await _set_private_ref(session, customer, principal.client_id, fields.private_ref)
         await _flush(session)
-    return await _render_one(session, customer, await context_of(session, customer_list), fields.private_ref)
+    context = await context_of(session, customer_list)
+    render = _renderer(session, customer, context)
+    watch = await _watch(session, principal, "create", customer_list, render)
+    await watch.record(session, render, _event_ids(customer), context.timezone)
+    return await _render_one(session, customer, context, fields.private_ref)
 
 
 async def update(
@@ -254,6 +292,8 @@ async def update(
     private_ref = await _private_ref_of(session, customer.id, principal.client_id)
     current = await _render_one(session, customer, context, private_ref)
     fields = parse_model(CustomerIn, strip_read_only(data, READ_ONLY, current))
+    render = _renderer(session, customer, context)
+    watch = await _watch(session, principal, "update", customer_list, render)
     _apply(customer, fields)
     if "custom_fields" in fields.model_fields_set:
         customer.custom_fields = _merge_custom_fields(
@@ -264,6 +304,7 @@ async def update(
         private_ref = fields.private_ref
     customer.updated_at = utcnow()
     await _flush(session)
+    await watch.record(session, render, _event_ids(customer), context.timezone)
     return await _render_one(session, customer, context, private_ref)
 
 
@@ -273,15 +314,18 @@ async def anonymise(
     """Irreversibly nulls the personal fields; a second call is a no-op success."""
     customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
     customer = await _load(session, customer_list.id, customer_id, for_update=True)
+    context = await context_of(session, customer_list)
     if not customer.anonymised:
+        render = _renderer(session, customer, context)
+        watch = await _watch(session, principal, "update", customer_list, render)
         for name in ANONYMISED_FIELDS:
             setattr(customer, name, None)
         customer.email_search = None
         customer.anonymised = True
         customer.updated_at = utcnow()
         await session.flush()
-        await orders.anonymise_customer_orders(session, customer.id)
-    context = await context_of(session, customer_list)
+        await watch.record(session, render, _event_ids(customer), context.timezone)
+        await orders.anonymise_customer_orders(session, customer.id, cause=principal)
     return await _render_one(
         session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
     )

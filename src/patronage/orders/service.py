@@ -27,6 +27,7 @@ from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.customers.schemas import ANONYMISED_FIELDS, CUSTOM_FIELDS_MAX_BYTES
 from patronage.db import utcnow
 from patronage.errors import Forbidden, NotFound, ValidationFailed, field_error
+from patronage.events import service as events
 from patronage.formats import render_decimal, render_money, render_time
 from patronage.ids import new_id
 from patronage.loyalty import service as loyalty
@@ -124,6 +125,50 @@ def _select(principal: Principal) -> Select:
 def _render_row(row: Any) -> dict[str, Any]:
     order, private_ref, customer_private_ref, timezone = row
     return render(order, timezone, private_ref, customer_private_ref)
+
+
+# --- events ---------------------------------------------------------------------------------------------
+
+
+def _sees(reader: Principal, order: Order) -> bool:
+    return (
+        reader.scope.allows(SCOPE, write=False)
+        and reader.account_id == order.account_id
+        and (reader.is_account_level or reader.location_id == order.location_id)
+    )
+
+
+def _renderer(session: AsyncSession, order: Order) -> events.Render:
+    """Renders the order as another connection reads it (its own private refs), for events."""
+
+    async def render_for(reader: Principal) -> dict[str, Any]:
+        return _render_row((await session.execute(_select(reader).where(Order.id == order.id))).one())
+
+    return render_for
+
+
+async def _watch(
+    session: AsyncSession,
+    cause: Principal | None,
+    event_type: str,
+    order: Order,
+    render: events.Render,
+    candidates: list[events.Subscriber] | None = None,
+) -> events.Watch:
+    return await events.watch(
+        session,
+        cause,
+        "order",
+        event_type,
+        order.account_id,
+        lambda reader: _sees(reader, order),
+        render,
+        candidates=candidates,
+    )
+
+
+def _event_ids(order: Order) -> dict[str, Any]:
+    return {"account_id": order.account_id, "location_id": order.location_id, "order_id": order.id}
 
 
 # --- validation helpers --------------------------------------------------------------------------------
@@ -506,6 +551,9 @@ async def create(session: AsyncSession, principal: Principal, location_id: str, 
     if fields.private_ref is not None:
         session.add(OrderPrivateRef(order_id=order.id, client_id=principal.client_id, ref=fields.private_ref))
     await session.flush()
+    render_for = _renderer(session, order)
+    watch = await _watch(session, principal, "create", order, render_for)
+    await watch.record(session, render_for, _event_ids(order), location.timezone)
     customer_private_ref = None
     if link.customer is not None:
         customer_private_ref = await session.scalar(
@@ -629,6 +677,8 @@ async def update(
         strip_read_only(data, READ_ONLY, render(order, location.timezone, private_ref, customer_private_ref)),
         location,
     )
+    render_for = _renderer(session, order)
+    watch = await _watch(session, principal, "update", order, render_for)
     sent = fields.model_fields_set
     status_changed = "status" in sent and fields.status != order.status
     if status_changed:
@@ -647,33 +697,47 @@ async def update(
     await session.flush()
     if status_changed and order.customer_id is not None:
         await refresh_customer_statistics(session, order.customer_id)
+    await watch.record(session, render_for, _event_ids(order), location.timezone)
     return render(order, location.timezone, private_ref, customer_private_ref)
 
 
 # --- anonymisation --------------------------------------------------------------------------------------
 
 
-async def anonymise_customer_orders(session: AsyncSession, customer_id: str) -> list[str]:
+async def anonymise_customer_orders(
+    session: AsyncSession, customer_id: str, *, cause: Principal | None = None
+) -> list[str]:
     """Anonymises the customer copy inside each of the customer's orders (SPEC §7); returns the ids changed.
 
-    Called by customers.service.anonymise in its transaction, after it has locked the customer.
+    Called by customers.service.anonymise in its transaction, after it has locked the customer. Each
+    changed order fires an ``order.update`` event (seed §2.5) for its subscribers other than ``cause``.
     """
-    orders = (
-        await session.scalars(
-            select(Order).where(Order.customer_id == customer_id).order_by(Order.created_at, Order.id).with_for_update()
+    rows = (
+        await session.execute(
+            select(Order, Location.timezone)
+            .join(Location, Location.id == Order.location_id)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.created_at, Order.id)
+            .with_for_update(of=Order)
         )
     ).all()
     changed = []
     now = utcnow()
-    for order in orders:
+    candidates = None
+    for order, timezone in rows:
         copy = dict(order.customer or {})
         if copy.get("anonymised") is True and all(copy.get(name) is None for name in ANONYMISED_FIELDS):
             continue
+        if candidates is None:  # the account's subscribers, looked up once for all the orders
+            candidates = await events.subscribers(session, cause, order.account_id, "order", "update", lambda _: True)
+        render_for = _renderer(session, order)
+        watch = await _watch(session, cause, "update", order, render_for, candidates)
         for name in ANONYMISED_FIELDS:
             copy[name] = None
         copy["anonymised"] = True
         order.customer = copy
         order.updated_at = now
+        await session.flush()
+        await watch.record(session, render_for, _event_ids(order), timezone)
         changed.append(order.id)
-    await session.flush()
     return changed

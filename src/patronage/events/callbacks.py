@@ -1,0 +1,129 @@
+"""A connection's callback: GET, POST (create or replace), DELETE (SPEC §9), and where it may point."""
+
+import asyncio
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, StrictStr
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patronage.auth.principal import Principal
+from patronage.bodies import parse_model
+from patronage.db import utcnow
+from patronage.errors import NotFound, field_error
+from patronage.events.models import Callback, Event
+from patronage.events.service import ACCEPTED
+from patronage.settings import Settings
+
+MAX_URL_LENGTH = 2048
+DNS_TIMEOUT_SECONDS = 5.0
+
+
+class CallbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: StrictStr | None = None
+    events: dict[StrictStr, list[StrictStr]]
+
+
+def render(callback: Callback) -> dict[str, Any]:
+    return {"url": callback.url, "events": callback.events or {}}
+
+
+class UnsafeAddress(Exception):
+    pass
+
+
+class Unresolvable(UnsafeAddress):
+    pass
+
+
+async def check_destination(url: str, settings: Settings) -> None:
+    """Refuses URLs that resolve to loopback, private, link-local or metadata addresses (SSRF), unless the
+    operator allows them; checked when the callback is saved and again before each delivery."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeAddress("must be an http or https URL with a host")
+    if settings.callback_allow_private:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM), DNS_TIMEOUT_SECONDS
+        )
+    except (OSError, TimeoutError):
+        raise Unresolvable(f"host {parts.hostname!r} cannot be resolved") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        if not (mapped or address).is_global:
+            raise UnsafeAddress(f"resolves to a non-public address ({address})")
+
+
+def _check_events(events: dict[str, list[str]]) -> dict[str, list[str]]:
+    cleaned = {}
+    for resource, types in events.items():
+        for event_type in types:
+            if (resource, event_type) not in ACCEPTED:
+                raise field_error(f"events.{resource}", f"{event_type!r} is not an event of {resource!r}")
+        cleaned[resource] = sorted(set(types), key=types.index)
+    return cleaned
+
+
+async def retrieve(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    callback = await session.get(Callback, principal.connection_id)
+    if callback is None:
+        raise NotFound("This connection has no callback")
+    return render(callback)
+
+
+async def validate(data: dict[str, Any], settings: Settings) -> CallbackIn:
+    """Checked before the write transaction opens: resolving the URL's host may take a while."""
+    fields = parse_model(CallbackIn, data)
+    if fields.url is not None:
+        if len(fields.url) > MAX_URL_LENGTH:
+            raise field_error("url", f"must be at most {MAX_URL_LENGTH} characters")
+        try:
+            await check_destination(fields.url, settings)
+        except Unresolvable:
+            pass  # DNS may be down for now: accepted, and checked again before each delivery
+        except UnsafeAddress as exc:
+            raise field_error("url", str(exc)) from None
+    fields.events = _check_events(fields.events)
+    return fields
+
+
+async def save(session: AsyncSession, principal: Principal, fields: CallbackIn) -> dict[str, Any]:
+    now = utcnow()
+    callback = await session.get(Callback, principal.connection_id)
+    if callback is None:
+        callback = Callback(connection_id=principal.connection_id, created_at=now)
+        session.add(callback)
+    if fields.url is not None and callback.url is None:
+        # Passive to active: the events waiting to be polled are delivered instead.
+        await session.execute(
+            update(Event)
+            .where(Event.connection_id == principal.connection_id, Event.next_attempt_at.is_(None))
+            .values(next_attempt_at=now)
+        )
+    callback.url = fields.url
+    callback.events = fields.events
+    callback.updated_at = now
+    await session.flush()
+    return render(callback)
+
+
+async def remove(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    """Deletes the callback and the events still waiting for it: the connection no longer listens."""
+    callback = await session.get(Callback, principal.connection_id)
+    if callback is None:
+        raise NotFound("This connection has no callback")
+    rendered = render(callback)
+    await session.execute(delete(Event).where(Event.connection_id == principal.connection_id))
+    await session.delete(callback)
+    await session.flush()
+    return rendered

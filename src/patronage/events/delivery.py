@@ -1,0 +1,164 @@
+"""Active callbacks: the worker that POSTs events to their connection's URL (SPEC §9).
+
+Each round claims due events in a short write transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+single writer on SQLite), pushing their next attempt past the delivery timeout: a lease. The POST happens
+outside any transaction; its outcome is written afterwards. A worker killed mid-delivery leaves the lease to
+run out, and the event is tried again: delivery is at least once, never lost, never twice at the same time.
+"""
+
+import asyncio
+import hashlib
+import hmac
+from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import structlog
+from sqlalchemy import delete, select, update
+
+from patronage import idempotency, sealing
+from patronage.auth.models import Client, Connection
+from patronage.db import Database, utcnow
+from patronage.events.callbacks import UnsafeAddress, check_destination
+from patronage.events.models import Callback, Event
+from patronage.events.service import dump, render_event
+from patronage.settings import Settings
+
+log = structlog.get_logger("patronage.delivery")
+
+SIGNATURE_HEADER = "X-HubRise-Hmac-SHA256"
+BATCH = 20
+LEASE_MARGIN_SECONDS = 10.0
+PURGE_EVERY_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    seq: int
+    event_id: str
+    connection_id: str
+    url: str
+    secret_sealed: str | None
+    body: bytes
+    attempt: int  # 1 for the first try
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _due(now):
+    return (
+        select(Event, Callback.url, Client.secret_sealed)
+        .join(Callback, Callback.connection_id == Event.connection_id)
+        .join(Connection, Connection.id == Event.connection_id)
+        .join(Client, Client.id == Connection.client_id)
+        .where(Event.next_attempt_at <= now, Callback.url.is_not(None), Connection.revoked_at.is_(None))
+    )
+
+
+async def claim(db: Database, settings: Settings, limit: int = BATCH) -> list[Claim]:
+    now = utcnow()
+    # A read first: an idle worker must not take SQLite's write lock every second.
+    async with db.session(write=False) as session:
+        if (await session.execute(_due(now).with_only_columns(Event.seq).limit(1))).first() is None:
+            return []
+    lease_until = now + timedelta(seconds=settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS)
+    stmt = _due(now).order_by(Event.seq).limit(limit)
+    if db.dialect == "postgresql":
+        stmt = stmt.with_for_update(of=Event, skip_locked=True)
+    claims = []
+    async with db.session(write=True) as session:
+        for event, url, secret_sealed in (await session.execute(stmt)).all():
+            event.attempts += 1
+            event.next_attempt_at = lease_until
+            event.last_attempt_at = now
+            body = dump(render_event(event)).encode()
+            claims.append(Claim(event.seq, event.id, event.connection_id, url, secret_sealed, body, event.attempts))
+    return claims
+
+
+async def deliver(http: httpx.AsyncClient, item: Claim, settings: Settings) -> str | None:
+    """POSTs one event; None when the receiver acknowledged it (any 200-499 answer in time), else why not."""
+    if item.secret_sealed is None:
+        return "the client's secret is not available to sign with"
+    try:
+        secret = sealing.unseal(item.secret_sealed, settings)
+        await check_destination(item.url, settings)
+    except (sealing.SealError, UnsafeAddress) as exc:
+        return str(exc)
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, item.body)}
+    try:
+        response = await asyncio.wait_for(
+            http.post(item.url, content=item.body, headers=headers), settings.callback_timeout_seconds
+        )
+    except TimeoutError:
+        return f"no answer within {settings.callback_timeout_seconds:g} s"
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= response.status_code < 500:
+        return None
+    return f"HTTP {response.status_code}"
+
+
+async def finish(db: Database, settings: Settings, item: Claim, error: str | None) -> None:
+    async with db.session(write=True) as session:
+        if error is None:
+            await session.execute(delete(Event).where(Event.seq == item.seq))
+            log.info("event_delivered", event_id=item.event_id, connection_id=item.connection_id, attempt=item.attempt)
+            return
+        if item.attempt > settings.callback_retries:
+            await session.execute(delete(Event).where(Event.seq == item.seq))
+            log.warning("event_dropped", event_id=item.event_id, connection_id=item.connection_id, error=error)
+            return
+        wait = settings.callback_retry_base_seconds * 2 ** (item.attempt - 1)
+        await session.execute(
+            update(Event)
+            .where(Event.seq == item.seq)
+            .values(next_attempt_at=utcnow() + timedelta(seconds=wait), last_error=error)
+        )
+        log.info("event_retry", event_id=item.event_id, attempt=item.attempt, wait_seconds=wait, error=error)
+
+
+async def _deliver_in_order(db: Database, settings: Settings, http: httpx.AsyncClient, items: list[Claim]) -> None:
+    for item in items:  # one connection's events go one after the other, oldest first
+        await finish(db, settings, item, await deliver(http, item, settings))
+
+
+async def run_once(db: Database, settings: Settings, http: httpx.AsyncClient) -> int:
+    """Claims and delivers one batch; returns how many events it handled."""
+    items = await claim(db, settings)
+    by_connection: dict[str, list[Claim]] = defaultdict(list)
+    for item in items:
+        by_connection[item.connection_id].append(item)
+    await asyncio.gather(*(_deliver_in_order(db, settings, http, group) for group in by_connection.values()))
+    return len(items)
+
+
+async def run(settings: Settings, db: Database | None = None, stop: asyncio.Event | None = None) -> None:
+    """The worker loop, until ``stop`` is set (or the task is cancelled)."""
+    own_db = db is None
+    db = db or Database(settings)
+    stop = stop or asyncio.Event()
+    last_purge = 0.0
+    loop = asyncio.get_running_loop()
+    try:
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            while not stop.is_set():
+                handled = 0
+                try:
+                    handled = await run_once(db, settings, http)
+                    if loop.time() - last_purge > PURGE_EVERY_SECONDS:
+                        async with db.session(write=True) as session:
+                            await idempotency.purge_expired(session)
+                        last_purge = loop.time()
+                except Exception as exc:  # the database may be away for a while: keep trying
+                    log.error("delivery_round_failed", error=f"{type(exc).__name__}: {exc}")
+                if not handled:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), settings.callback_poll_seconds)
+    finally:
+        if own_db:
+            await db.dispose()
