@@ -126,7 +126,9 @@ async def test_customer_create_and_update_reach_the_subscriber_not_the_writer(pa
     changed = await _event(listener, index[1]["id"])
     assert changed["previous_state"]["city"] is None
     assert changed["new_state"]["city"] == "Paris"
-    assert changed["new_state"] == (await listener.get(f"/v1/customer_lists/{list_id}/customers/{customer['id']}")).json()
+    assert (
+        changed["new_state"] == (await listener.get(f"/v1/customer_lists/{list_id}/customers/{customer['id']}")).json()
+    )
     assert changed["created_at"].endswith(("+01:00", "+02:00"))  # the location's time zone (Paris)
 
 
@@ -185,7 +187,9 @@ async def test_order_events_carry_order_states(pair: tuple[Api, Api, str], tenan
     writer, listener, list_id = pair
     customer = await _customer(writer, list_id, first_name="Eve")
     order = await _order(writer, tenant.location_id, customer_id=customer["id"], private_ref="O-1")
-    response = await writer.patch(f"/v1/locations/{tenant.location_id}/orders/{order['id']}", json={"status": "accepted"})
+    response = await writer.patch(
+        f"/v1/locations/{tenant.location_id}/orders/{order['id']}", json={"status": "accepted"}
+    )
     assert response.status_code == 200
 
     order_events = [e for e in await _events(listener) if e["resource_type"] == "order"]

@@ -30,7 +30,6 @@ log = structlog.get_logger("patronage.delivery")
 
 SIGNATURE_HEADER = "X-HubRise-Hmac-SHA256"
 BATCH = 20
-LEASE_MARGIN_SECONDS = 10.0
 PURGE_EVERY_SECONDS = 600.0
 
 
@@ -65,15 +64,19 @@ async def claim(db: Database, settings: Settings, limit: int = BATCH) -> list[Cl
     async with db.session(write=False) as session:
         if (await session.execute(_due(now).with_only_columns(Event.seq).limit(1))).first() is None:
             return []
-    lease_until = now + timedelta(seconds=settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS)
+    # A connection's events are posted one after the other: the k-th waits for k-1 POSTs before its own. Each
+    # POST gets twice the timeout, room to write its outcome before anyone else may try again.
+    lease = timedelta(seconds=2 * settings.callback_timeout_seconds)
+    position: dict[str, int] = defaultdict(int)
     stmt = _due(now).order_by(Event.seq).limit(limit)
     if db.dialect == "postgresql":
         stmt = stmt.with_for_update(of=Event, skip_locked=True)
     claims = []
     async with db.session(write=True) as session:
         for event, url, secret_sealed in (await session.execute(stmt)).all():
+            position[event.connection_id] += 1
             event.attempts += 1
-            event.next_attempt_at = lease_until
+            event.next_attempt_at = now + lease * position[event.connection_id]
             event.last_attempt_at = now
             body = dump(render_event(event)).encode()
             claims.append(Claim(event.seq, event.id, event.connection_id, url, secret_sealed, body, event.attempts))
