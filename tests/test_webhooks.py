@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import Api, Tenant
-from live import PATRONAGE
+from live import PATRONAGE, live_server
 from patronage.auth import service as auth
 
 WRITER = "location[orders.write,all_customer_lists.write]"
@@ -267,3 +267,15 @@ async def test_several_workers_never_post_one_event_twice(tenant: Tenant, databa
         event_ids = [d.event["id"] for d in hook.deliveries]
         assert len(event_ids) == len(set(event_ids)) == len(ids)
         assert {d.event["customer_id"] for d in deliveries} == set(ids)
+
+
+async def test_the_server_delivers_too_unless_told_not_to(tenant: Tenant, database_url: str) -> None:
+    with receiver() as hook:
+        setup = await _setup(tenant, hook.url)
+        with live_server(database_url, workers=1, env={**FAST, "PATRONAGE_CALLBACK_WORKER": "false"}):
+            customer_id = await _customer(setup, "Quiet")
+            await asyncio.sleep(1)
+            assert hook.deliveries == []
+        with live_server(database_url, workers=2, env=FAST):
+            [delivery] = await hook.wait_for(lambda seen: len(seen) >= 1)
+        assert delivery.event["customer_id"] == customer_id
