@@ -288,3 +288,22 @@ async def test_a_failed_write_records_no_event(pair: tuple[Api, Api, str]) -> No
     bad = await writer.patch(f"/v1/customer_lists/{list_id}/customers/{customer['id']}", json={"email": "nope"})
     assert bad.status_code == 422
     assert await _events(listener) == before
+
+
+async def test_the_hubrise_ruby_client_wire_shapes_work(pair: tuple[Api, Api, str]) -> None:
+    """The official Ruby client sends ``{}`` as a JSON body with DELETE, and PUT for updates."""
+    writer, listener, list_id = pair
+    customer = await _customer(writer, list_id, first_name="Lou")
+    path = f"/v1/customer_lists/{list_id}/customers/{customer['id']}"
+    assert (await writer.put(path, json={"last_name": "Reed"})).status_code == 200
+    json_headers = {"Content-Type": "application/json"}
+    first, second = await _events(listener)
+
+    acknowledged = await listener.request(
+        "DELETE", f"/v1/callback/events/{first['id']}", content=b"{}", headers=json_headers
+    )
+    assert acknowledged.status_code == 200
+    assert [e["id"] for e in await _events(listener)] == [second["id"]]
+    removed = await listener.request("DELETE", "/v1/callback", content=b"{}", headers=json_headers)
+    assert removed.status_code == 200
+    assert (await listener.get("/v1/callback")).status_code == 404
