@@ -3,11 +3,13 @@
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from patronage.db import Database
 from patronage.settings import get_settings
@@ -37,8 +39,6 @@ def run_in_transaction(work: Callable[[Any], Awaitable[Any]], *, migrate_first: 
     from patronage.tenancy.service import TenancyError
 
     settings = get_settings()
-    if migrate_first:
-        migrate.upgrade(settings.database_url)
 
     async def main() -> Any:
         db = Database(settings)
@@ -49,11 +49,25 @@ def run_in_transaction(work: Callable[[Any], Awaitable[Any]], *, migrate_first: 
             await db.dispose()
 
     try:
+        if migrate_first:
+            migrate.upgrade(settings.database_url)
         return asyncio.run(main())
     except (TenancyError, CommandError) as exc:
         _fail(str(exc))
     except ValidationFailed as exc:
         _fail("; ".join(f"{e['field']} {e['message']}" for e in exc.errors or []) or exc.message)
+    except (DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
+        # An unreachable database, or a value the database refuses (a race on a unique email...): a message,
+        # not a 100-line traceback. The transaction was rolled back, so nothing was written.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+
+
+def _bounded(value: str | None, option: str, limit: int = 255) -> None:
+    """Names and device ids are stored in 255-character columns: PostgreSQL would fail with a traceback
+    and SQLite would store them silently, so the CLI refuses them up front the same way on both."""
+    if value is not None and len(value.strip()) > limit:
+        _fail(f"{option} is too long (maximum is {limit} characters)")
 
 
 # --- server -----------------------------------------------------------------------------------------
@@ -140,6 +154,8 @@ def create_account(
 ) -> None:
     from patronage.tenancy import service
 
+    _bounded(name, "--name")
+
     async def work(session):
         owner = await service.find_user(session, user)
         account = await service.create_account(session, owner, name, currency, country, timezone)
@@ -157,6 +173,8 @@ def create_location(
     timezone: Annotated[str | None, typer.Option(help="IANA timezone (default: the account's)")] = None,
 ) -> None:
     from patronage.tenancy import service
+
+    _bounded(name, "--name")
 
     async def work(session):
         owner = await service.get_account(session, account)
@@ -198,6 +216,10 @@ def create_client(
 ) -> None:
     from patronage.auth import service
 
+    _bounded(name, "--name")
+    for uri in redirect_uri or []:
+        _check_redirect_uri(uri)
+
     async def work(session):
         created = await service.create_client(session, name, list(redirect_uri or []))
         return {
@@ -208,6 +230,16 @@ def create_client(
         }
 
     _print(run_in_transaction(work))
+
+
+def _check_redirect_uri(uri: str) -> None:
+    """A URI that can never match an authorisation request is a typo: OAuth wants an absolute URI without a
+    fragment (RFC 6749 §3.1.2); custom schemes (com.example.app:/cb) are fine."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.fragment or any(c.isspace() for c in uri) or not (parts.netloc or parts.path):
+        _fail(f"invalid --redirect-uri {uri!r} (expected an absolute URI without a #fragment)")
 
 
 @admin.command("connect")
@@ -225,6 +257,7 @@ def connect(
     from patronage.tenancy import service
 
     _one_of(location, account)
+    _bounded(device_id, "--device-id")
 
     async def work(session):
         app_client = await auth.get_client(session, client)
@@ -276,8 +309,13 @@ def demo(
     from patronage import demo as demo_data
 
     info = run_in_transaction(demo_data.ensure_demo)
+    # On stdout, and on every run: whoever reads the output (make run) learns whether data was created.
     if info["created"]:
-        typer.echo("Created the demo user, account, location, customer list and connection.", err=True)
+        typer.echo("Created the demo user, account, location, customer list and connection.")
+    elif info["token_reused"]:
+        typer.echo("Reusing the demo data and access token created earlier.")
+    else:
+        typer.echo("Reusing the demo data created earlier, with a new access token (the saved one was gone).")
     base = f"http://{host}:{port}"
     typer.echo(
         f"\nDemo access token: {info['access_token']}\n"

@@ -66,8 +66,14 @@ async def _create_tenancy(session: AsyncSession) -> tuple[Account, Location, Cus
 
 
 async def _existing_tenancy(session: AsyncSession, user: User) -> tuple[Account, Location, CustomerList, Client]:
+    # The demo user may exist without the rest (an operator's `admin create-user --email demo@...`, an
+    # interrupted first run): create what is missing rather than fail on None.
     account = await session.scalar(select(Account).where(Account.user_id == user.id).order_by(Account.created_at))
-    location = await session.scalar(select(Location).where(Location.account_id == account.id))
+    if account is None:
+        account = await tenancy.create_account(session, user, "Demo account", "EUR", "FR", "Europe/Paris")
+    location = await session.scalar(select(Location).where(Location.account_id == account.id).order_by(Location.id))
+    if location is None:
+        location = await tenancy.create_location(session, account, "Demo restaurant")
     customer_list = await session.scalar(select(CustomerList).where(CustomerList.location_id == location.id))
     if customer_list is None:
         customer_list = await lists.insert(session, account, location, "Demo customers")
@@ -96,6 +102,7 @@ async def ensure_demo(session: AsyncSession) -> dict[str, Any]:
     else:
         account, location, customer_list, client = await _existing_tenancy(session, user)
     token = None if created else await _saved_token(session)
+    token_reused = token is not None
     if token is None:
         answer = await auth.connect(
             session, client, account=account, location=location, scope_text=DEMO_SCOPE, customer_list=None
@@ -107,6 +114,7 @@ async def ensure_demo(session: AsyncSession) -> dict[str, Any]:
         path.chmod(0o600)
     return {
         "created": created,
+        "token_reused": token_reused,
         "access_token": token,
         "account_id": account.id,
         "location_id": location.id,
