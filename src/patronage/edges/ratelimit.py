@@ -57,18 +57,28 @@ class MemoryCounter:
 
 
 class RedisCounter:
+    """One round trip and one command per request: a script increments every window's key."""
+
+    # INCR each key; a key's first hit sets its time to live (ARGV[i] seconds).
+    _SCRIPT = """
+    local counts = {}
+    for i, key in ipairs(KEYS) do
+      local count = redis.call('INCR', key)
+      if count == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+      counts[i] = count
+    end
+    return counts
+    """
+
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.from_url(url)
+        self._hit = self._redis.register_script(self._SCRIPT)
 
     async def hit(self, keys: list[tuple[str, int]]) -> list[int]:
-        pipe = self._redis.pipeline(transaction=False)
-        for key, ttl in keys:
-            pipe.incr(key)
-            pipe.expire(key, ttl, nx=True)
-        results = await pipe.execute()
-        return [int(count) for count in results[::2]]
+        counts = await self._hit(keys=[key for key, _ in keys], args=[ttl for _, ttl in keys])
+        return [int(count) for count in counts]
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -83,12 +93,13 @@ class RateLimiter:
         """Counts one request; raises 429 with Retry-After when a window is over its limit."""
         limits = self.defaults.scaled(overrides)
         now = time.time()
+        # "{connection_id}" is a Redis Cluster hash tag: one script may only touch keys of one slot.
         checks = [
-            (f"rl:{connection_id}:{name}:{int(now // length)}", length, getattr(limits, f"per_{name}"))
+            (f"rl:{{{connection_id}}}:{name}:{int(now // length)}", length, getattr(limits, f"per_{name}"))
             for name, length in WINDOWS
         ]
         if heavy:
-            checks.append((f"rl:{connection_id}:heavy:{int(now // 60)}", 60, limits.heavy_per_minute))
+            checks.append((f"rl:{{{connection_id}}}:heavy:{int(now // 60)}", 60, limits.heavy_per_minute))
         counts = await self.counter.hit([(key, length + 5) for key, length, _ in checks])
         over = [length for (_, length, limit), count in zip(checks, counts, strict=True) if count > limit]
         if over:
