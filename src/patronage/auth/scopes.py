@@ -38,7 +38,11 @@ def parse_scope(text: str) -> Scope:
         )
     level, perms_text, profile = match.groups()
     permissions = set()
-    for perm in filter(None, perms_text.split(",")):
+    # ``location[orders.read,,]`` is malformed, not ``location[orders.read]``: empty entries are refused.
+    entries = perms_text.split(",") if perms_text else []
+    for perm in entries:
+        if not perm:
+            raise InvalidScope(f"empty permission in scope {text!r}")
         resource, _, action = perm.partition(".")
         if resource not in _KNOWN_RESOURCES or action not in ("read", "write"):
             raise InvalidScope(f"unknown permission {perm!r} in scope {text!r}")

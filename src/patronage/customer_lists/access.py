@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patronage.auth.principal import Principal
 from patronage.customer_lists.models import CustomerList
 from patronage.errors import Forbidden, NotFound
+from patronage.tenancy.service import plausible_id
 
 ALL = "all_customer_lists"
 BOUND = "customer_list"
@@ -75,7 +76,8 @@ async def visible_list(
 ) -> CustomerList:
     """The list, if the connection sees it (404 otherwise); with ``write``, 403 unless it may write in it."""
     require_permission(principal, write=False)
-    customer_list = await session.get(CustomerList, customer_list_id)
+    # An id PostgreSQL can't compare (NUL) is simply not found, not a 500.
+    customer_list = await session.get(CustomerList, customer_list_id) if plausible_id(customer_list_id, 64) else None
     if customer_list is None or not sees(principal, customer_list):
         raise NotFound("Customer list not found")
     if write and not may_write_in(principal, customer_list):

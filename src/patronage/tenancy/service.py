@@ -134,8 +134,19 @@ async def get_location(session: AsyncSession, location_id: str) -> Location:
 # --- what a connection may read -------------------------------------------------------------------
 
 
+def plausible_id(value: str, max_length: int) -> bool:
+    """Whether an id from a URL may be looked up at all.
+
+    PostgreSQL refuses to even compare a string holding a NUL character: without this check
+    ``GET /v1/locations/%00`` is a 500 instead of the 404 any unknown id gets.
+    """
+    return 0 < len(value) <= max_length and "\x00" not in value
+
+
 async def visible_location(session: AsyncSession, principal: Principal, location_id: str) -> Location:
     """A location the connection may address: its own, or any of its account's for account level."""
+    if not plausible_id(location_id, 64):
+        raise NotFound("Location not found")
     location = await session.get(Location, location_id)
     if location is None or location.account_id != principal.account_id:
         raise NotFound("Location not found")
