@@ -1,8 +1,8 @@
 """``patronage``: serve, migrate, and the operator's admin commands (each prints one JSON object)."""
 
 import asyncio
-import contextlib
 import json
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -372,8 +372,15 @@ def worker() -> None:
 
     settings = get_settings()
     logs.configure(settings.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(delivery.run(settings))
+
+    async def main() -> None:
+        # SIGTERM/SIGINT finish the deliveries under way (their outcome is recorded), then stop.
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await delivery.run(settings, stop=stop)
+
+    asyncio.run(main())
 
 
 @admin.command("events")
