@@ -160,3 +160,29 @@ async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, settin
 
     assert count(after) == count(before) + 1
     assert "patronage_http_request_duration_seconds_bucket" in after
+
+
+async def test_nul_characters_anywhere_are_clear_errors_never_500(tenant: Tenant) -> None:
+    api = await tenant.api("location[all_customer_lists.write,orders.write]")
+    list_id = await tenant.customer_list()
+    base = f"/v1/customer_lists/{list_id}"
+    for path in (
+        f"{base}/customers/%00",
+        f"{base}/loyalty_cards/ab%00c",
+        "/v1/locations/%00/orders",
+        "/v1/callback/events/%00",
+    ):
+        response = await api.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error_type"] == "not_found"
+    filtered = await api.get(f"{base}/customers", params={"email": "a\x00*"})
+    assert filtered.status_code == 422
+    assert filtered.json()["errors"][0]["field"] == "email"
+    created = await api.post(
+        f"{base}/customers", json={"first_name": "Ann", "custom_fields": {"notes": ["ok", "b\x00"]}}
+    )
+    assert created.status_code == 422
+    assert created.json()["errors"] == [{"field": "custom_fields.notes.1", "message": "must not hold a NUL character"}]
+    order = await api.post(f"/v1/locations/{tenant.location_id}/orders", json={"status": "new", "ref": "\x00"})
+    assert order.status_code == 422
+    assert (await api.get(f"{base}/customers")).json() == []  # nothing was written

@@ -16,6 +16,7 @@ from patronage.edges.middleware import (
     BodyLimitMiddleware,
     ETagMiddleware,
     MethodOverrideMiddleware,
+    NulGuardMiddleware,
     RequestContextMiddleware,
 )
 from patronage.edges.ratelimit import Limits, MemoryCounter, RateLimiter, RedisCounter
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost first: ETags see the final body; the request context wraps everything.
     app.add_middleware(ETagMiddleware)
     app.add_middleware(MethodOverrideMiddleware)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ApiCorsMiddleware)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)

@@ -32,7 +32,30 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    nul = _nul_path(data)
+    if nul is not None:
+        raise ValidationFailed([{"field": nul or "body", "message": "must not hold a NUL character"}])
     return data
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character hides in a body, if anywhere: PostgreSQL cannot store one in text (a 500)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            if "\x00" in key:
+                return where.replace("\x00", "")
+            found = _nul_path(item, where)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
 
 
 def validation_errors(exc: ValidationError) -> ValidationFailed:

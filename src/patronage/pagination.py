@@ -78,10 +78,24 @@ def keyset(stmt: Select, created_col: Any, id_col: Any, page: PageRequest) -> Se
     return keyset_on(stmt, (created_col, id_col), page)
 
 
+def _fits(values: tuple[Any, ...], columns: Sequence[Any]) -> bool:
+    """A cursor of another shape (another index's, or forged: its checksum is no secret) would be compared
+    with the keyset columns as is: a 500 on PostgreSQL, a wrong page on SQLite."""
+    if len(values) != len(columns):
+        return False
+    for value, column in zip(values, columns, strict=True):
+        expected = column.type.python_type
+        if isinstance(value, bool) or not isinstance(value, expected):
+            return False
+        if isinstance(value, str) and "\x00" in value:
+            return False
+    return True
+
+
 def keyset_on(stmt: Select, columns: Sequence[Any], page: PageRequest, *, ascending: bool = False) -> Select:
     """Descending (or ascending) order on ``columns``, starting after the cursor's values."""
     if page.after is not None:
-        if len(page.after) != len(columns):
+        if not _fits(page.after, columns):
             raise field_error("cursor", "is not a cursor this server issued")
         after = tuple_(*columns) > tuple_(*page.after) if ascending else tuple_(*columns) < tuple_(*page.after)
         stmt = stmt.where(after)

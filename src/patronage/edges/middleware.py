@@ -6,13 +6,14 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.edges import metrics
-from patronage.errors import AppError, BadRequest, PayloadTooLarge
+from patronage.errors import AppError, BadRequest, NotFound, PayloadTooLarge, field_error
 
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -93,6 +94,27 @@ class MethodOverrideMiddleware:
                     await _send_error(send, BadRequest("X-Http-Method-Override must be PUT, PATCH or DELETE"))
                     return
                 scope["method"] = wanted
+        await self.app(scope, receive, send)
+
+
+class NulGuardMiddleware:
+    """NUL characters in a path or query parameter: no id or filter holds one, and PostgreSQL refuses to even
+    compare a string with one (a 500). A path is then unknown (404); a parameter is invalid (422)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                await _send_error(send, NotFound("Not found"))
+                return
+            query = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                    if "\x00" in name or "\x00" in value:
+                        await _send_error(send, field_error(name.replace("\x00", ""), "must not hold a NUL character"))
+                        return
         await self.app(scope, receive, send)
 
 
