@@ -1,6 +1,8 @@
 """Users, accounts and locations: created by operators (CLI), read by connections."""
 
+from functools import lru_cache
 from typing import Any
+from zoneinfo import available_timezones
 
 import iso4217
 import pycountry
@@ -35,11 +37,16 @@ def check_country(code: str) -> str:
     return code.upper()
 
 
+@lru_cache(maxsize=1)
+def _iana_names() -> frozenset[str]:
+    # The system's zoneinfo also holds files that are not zones: the server's own clock setting, a placeholder.
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
 def check_timezone(name: str) -> str:
-    try:
-        zone(name)
-    except Exception as exc:
-        raise TenancyError(f"unknown timezone {name!r} (expected an IANA name such as Europe/Paris)") from exc
+    if name not in _iana_names():
+        raise TenancyError(f"unknown timezone {name!r} (expected an IANA name such as Europe/Paris)")
+    zone(name)
     return name
 
 
