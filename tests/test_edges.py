@@ -186,3 +186,19 @@ async def test_nul_characters_anywhere_are_clear_errors_never_500(tenant: Tenant
     order = await api.post(f"/v1/locations/{tenant.location_id}/orders", json={"status": "new", "ref": "\x00"})
     assert order.status_code == 422
     assert (await api.get(f"{base}/customers")).json() == []  # nothing was written
+
+
+async def test_deeply_nested_bodies_are_422_never_500(tenant: Tenant) -> None:
+    api = await tenant.api("location[all_customer_lists.write,orders.write]")
+    deep: object = "leaf"
+    for _ in range(600):
+        deep = {"k": deep}
+    order = await api.post(f"/v1/locations/{tenant.location_id}/orders", json={"status": "new", "custom_fields": deep})
+    assert order.status_code == 422
+    assert order.json()["errors"][0]["field"] == "custom_fields"
+    list_id = await tenant.customer_list()
+    nested: object = [1]
+    for _ in range(70):
+        nested = [nested]
+    customer = await api.post(f"/v1/customer_lists/{list_id}/customers", json={"custom_fields": {"x": nested}})
+    assert customer.status_code == 422

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from patronage.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 
+# Deeper bodies are refused before any recursive code walks them (the contract's resources nest a few levels).
+MAX_DEPTH = 64
+
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
@@ -32,10 +35,28 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    for key, value in data.items():
+        if 1 + _depth(value) > MAX_DEPTH:
+            raise ValidationFailed([{"field": key, "message": f"may not nest more than {MAX_DEPTH} levels deep"}])
     nul = _nul_path(data)
     if nul is not None:
         raise ValidationFailed([{"field": nul or "body", "message": "must not hold a NUL character"}])
     return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest (iteratively: the point is to protect recursive code)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _nul_path(value: Any, path: str = "") -> str | None:

@@ -89,6 +89,8 @@ def _fits(values: tuple[Any, ...], columns: Sequence[Any]) -> bool:
             return False
         if isinstance(value, str) and "\x00" in value:
             return False
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return False  # times are stored naive (UTC): SQLite would compare the texts
     return True
 
 

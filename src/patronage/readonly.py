@@ -1,6 +1,7 @@
 """Read-only fields (SPEC §7): echoed back with their current value they are ignored, else a 422."""
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from patronage.errors import ValidationFailed
@@ -23,12 +24,15 @@ def strip_read_only(data: dict[str, Any], fields: Iterable[str], current: dict[s
 
 
 def _same(sent: Any, current: Any) -> bool:
+    # In Python 0 == False and 1 == True: a boolean only ever matches a boolean.
+    if isinstance(sent, bool) or isinstance(current, bool):
+        return type(sent) is type(current) and sent == current
     if sent == current:
         return True
     # Decimal-valued fields are rendered as strings but may be echoed as JSON numbers.
+    if not isinstance(current, str) or not isinstance(sent, int | Decimal | str):
+        return False
     try:
-        from decimal import Decimal
-
-        return isinstance(current, str) and Decimal(str(sent)) == Decimal(current.split(" ")[0])
-    except Exception:
+        return Decimal(str(sent)) == Decimal(current.split(" ")[0])
+    except InvalidOperation:
         return False

@@ -81,12 +81,22 @@ def exact_decimal(value: Any) -> Decimal:
     return number
 
 
+_MAX_COORDINATE_DECIMALS = 28
+
+
 def _coordinate(limit: int):
     def check(value: Any) -> str:
         number = exact_decimal(value)
         if not -limit <= number <= limit:
             raise _fail(f"must be between -{limit} and {limit}")
-        text = render_decimal(number)
+        # Counted before rendering: "1e-999999999" renders as a billion characters (seconds of CPU and
+        # a gigabyte per request). Trailing zeros of the digits don't count ("1.000e-5" is 0.00001).
+        _, digits, exponent = number.as_tuple()
+        if not number.is_zero() and isinstance(exponent, int):
+            trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+            if exponent + trailing_zeros < -_MAX_COORDINATE_DECIMALS:
+                raise _fail("has too many digits")
+        text = render_decimal(number.quantize(Decimal(1)) if number.is_zero() else number)
         if len(text) > 30:
             raise _fail("has too many digits")
         return text
