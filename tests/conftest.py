@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import make_url
 
 from patronage import migrate
@@ -23,6 +25,10 @@ from patronage.customer_lists import service as lists
 from patronage.db import Database
 from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
+
+# Every test makes a user, and a production-strength Argon2 hash costs 100 ms of CPU: the suite uses a
+# cheap one (the same algorithm; its strength is not what these tests are about).
+tenancy._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 
 # Client secrets are sealed with this key, here and in the servers tests start (they inherit the environment).
 os.environ.setdefault("PATRONAGE_SECRET_KEY", "patronage-tests-only-key")
