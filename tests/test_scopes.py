@@ -1,15 +1,19 @@
 """Access levels and scopes (SPEC §6): who sees which customer lists, locations and accounts, and who may write."""
 
+import asyncio
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy import update
 
 from conftest import Api, Tenant
+from patronage.app import create_app
 from patronage.auth import service as auth
 from patronage.auth.models import Connection
 from patronage.customer_lists.models import CustomerList
 from patronage.db import utcnow
+from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 from patronage.tenancy.service import TenancyError
 
@@ -585,3 +589,20 @@ async def test_a_bound_token_whose_list_is_deleted_sees_nothing(tenant: Tenant) 
         _assert_not_found(await bound.get(f"/v1/customer_lists/{other}"))
         _assert_not_found(await bound.post(f"/v1/customer_lists/{other}/customers", json={}))
     assert (await bound.get("/v1/location")).status_code == 200
+
+
+async def test_a_revoked_token_is_refused_once_the_processes_token_cache_expires(
+    tenant: Tenant, settings: Settings
+) -> None:
+    app = create_app(settings.model_copy(update={"auth_cache_seconds": 0.3}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patronage.test") as http:
+        api = Api(http, await tenant.token("location[all_customer_lists.read]"))
+        assert (await api.get("/v1/location")).status_code == 200
+        async with tenant.db.session(write=True) as session:
+            await session.execute(
+                update(Connection).where(Connection.account_id == tenant.account_id).values(revoked_at=utcnow())
+            )
+        await asyncio.sleep(0.4)
+        assert (await api.get("/v1/location")).status_code == 401
+    await app.state.db.dispose()

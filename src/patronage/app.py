@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from patronage import __version__, logs
+from patronage.auth.principal import PrincipalCache
 from patronage.customer_lists.router import router as customer_lists_router
 from patronage.customers.router import router as customers_router
 from patronage.db import Database
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.settings = settings
     app.state.rate_limiter = limiter
+    app.state.principal_cache = PrincipalCache(settings.auth_cache_seconds)
     install_error_handlers(app)
     # Innermost first: ETags see the final body; the request context wraps everything.
     app.add_middleware(ETagMiddleware)

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     # Echo SQL statements (debugging only).
     db_echo: bool = False
+    # How long a process trusts a token it has checked (seconds): revocations take effect within it. 0: off.
+    auth_cache_seconds: float = 5.0
     log_level: str = "info"
     # Structured JSON access logs (one line per request); off for quiet local runs.
     access_log: bool = True

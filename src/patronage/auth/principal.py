@@ -1,5 +1,6 @@
 """Who is calling: the connection behind an ``X-Access-Token``, and what it may see and do."""
 
+import time
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -46,20 +47,59 @@ def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-async def authenticate(db: Database, token: str | None) -> Principal:
+class PrincipalCache:
+    """Valid tokens seen in the last few seconds, so that most requests open one database session, not two.
+
+    Keyed by the token's hash. Only successes are kept; a revoked token or changed rate limits take effect
+    within ``ttl`` seconds on every process. ``ttl`` 0 turns the cache off.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        now = time.monotonic()
+        if len(self._entries) >= self.max_entries:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[key] = (now + self.ttl, principal)
+
+
+async def authenticate(db: Database, token: str | None, cache: PrincipalCache | None = None) -> Principal:
     if not token:
         raise Unauthorized("An access token must be sent in the X-Access-Token header")
+    token_hash = hash_secret(token)
+    cached = cache.get(token_hash) if cache is not None else None
+    if cached is not None:
+        return cached
     async with db.session(write=False) as session:
         row = (
             await session.execute(
                 select(Connection, Client.name)
                 .join(Client, Client.id == Connection.client_id)
-                .where(Connection.token_hash == hash_secret(token), Connection.revoked_at.is_(None))
+                .where(Connection.token_hash == token_hash, Connection.revoked_at.is_(None))
             )
         ).first()
     if row is None:
         raise Unauthorized()
-    return principal_of(*row)
+    principal = principal_of(*row)
+    if cache is not None:
+        cache.put(token_hash, principal)
+    return principal
 
 
 def principal_of(connection: Connection, client_name: str) -> Principal:
@@ -80,7 +120,9 @@ async def current_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await authenticate(get_db(request), request.headers.get("x-access-token"))
+    principal = await authenticate(
+        get_db(request), request.headers.get("x-access-token"), getattr(request.app.state, "principal_cache", None)
+    )
     request.state.principal = principal
     limiter = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
