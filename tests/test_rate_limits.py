@@ -163,3 +163,38 @@ async def test_two_workers_share_the_limit_through_redis(settings: Settings, dat
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) == 20 and statuses.count(429) == 20
     assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in responses if r.status_code == 429)
+
+
+async def test_an_unreachable_redis_leaves_requests_unlimited_and_says_so(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = await _token(settings)
+    app, http = await _app(settings, redis_url="redis://127.0.0.1:1/0", rate_limit_per_minute=1)
+    statuses = [(await Api(http, token).get("/v1/location")).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "rate_limits_not_enforced" in line]
+    assert len(warnings) == 1  # once a minute, not once per request
+    await http.aclose()
+    await app.state.db.dispose()
+
+
+@needs_redis
+async def test_the_redis_client_matches_pipelined_answers_and_selects_its_database() -> None:
+    from patronage.edges import resp
+
+    key = f"patronage-test:{secrets.token_hex(4)}"
+    in_db_5 = resp.Redis(REDIS_URL.rsplit("/", 1)[0] + "/5")
+    in_db_0 = resp.Redis(REDIS_URL.rsplit("/", 1)[0] + "/0")
+    try:
+        counts = await asyncio.gather(*(in_db_5.call("INCR", key) for _ in range(300)))
+        assert sorted(counts) == list(range(1, 301))
+        assert await in_db_5.call("GET", key) == b"300"
+        echoes = await asyncio.gather(*(in_db_5.call("ECHO", f"message {n}") for n in range(300)))
+        assert echoes == [f"message {n}".encode() for n in range(300)]  # each answer reaches its own caller
+        assert await in_db_0.call("GET", key) is None
+        with pytest.raises(resp.RedisError):
+            await in_db_5.call("NOSUCHCOMMAND")
+        assert await in_db_5.call("DEL", key) == 1  # the connection is still in step after an error
+    finally:
+        await in_db_5.close()
+        await in_db_0.close()

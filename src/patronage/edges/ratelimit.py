@@ -5,11 +5,17 @@ pipelined round trip per request), in process memory otherwise.
 """
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
+
+from patronage.edges import resp
 from patronage.errors import TooManyRequests
+
+log = structlog.get_logger("patronage.ratelimit")
 
 WINDOWS = (("minute", 60), ("hour", 3600), ("day", 86400))
 
@@ -69,25 +75,37 @@ class RedisCounter:
     end
     return counts
     """
+    _SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
-        self._hit = self._redis.register_script(self._SCRIPT)
+        self._redis = resp.Redis(url)
 
     async def hit(self, keys: list[tuple[str, int]]) -> list[int]:
-        counts = await self._hit(keys=[key for key, _ in keys], args=[ttl for _, ttl in keys])
+        names = [key for key, _ in keys]
+        ttls = [ttl for _, ttl in keys]
+        try:
+            counts = await self._redis.call("EVALSHA", self._SHA, len(keys), *names, *ttls)
+        except resp.RedisError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            counts = await self._redis.call("EVAL", self._SCRIPT, len(keys), *names, *ttls)  # loads it too
         return [int(count) for count in counts]
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.close()
 
 
 class RateLimiter:
     def __init__(self, counter: Counter, defaults: Limits | None = None) -> None:
         self.counter = counter
         self.defaults = defaults or Limits()
+        self._next_report = 0.0
+
+    def _report_unavailable(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now >= self._next_report:  # one line a minute, not one per request
+            log.warning("rate_limits_not_enforced", reason=str(error))
+            self._next_report = now + 60
 
     async def check(self, connection_id: str, *, heavy: bool, overrides: dict[str, int] | None = None) -> None:
         """Counts one request; raises 429 with Retry-After when a window is over its limit."""
@@ -100,7 +118,12 @@ class RateLimiter:
         ]
         if heavy:
             checks.append((f"rl:{{{connection_id}}}:heavy:{int(now // 60)}", 60, limits.heavy_per_minute))
-        counts = await self.counter.hit([(key, length + 5) for key, length, _ in checks])
+        try:
+            counts = await self.counter.hit([(key, length + 5) for key, length, _ in checks])
+        except (resp.RedisUnavailable, resp.RedisError) as exc:
+            # Limits protect the service; they are not worth refusing every request while Redis is away.
+            self._report_unavailable(exc)
+            return
         over = [length for (_, length, limit), count in zip(checks, counts, strict=True) if count > limit]
         if over:
             # Wait for the end of the longest exceeded window: earlier ones would just refuse again.
