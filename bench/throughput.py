@@ -11,12 +11,15 @@ import argparse
 import asyncio
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import contextlib
 
 from live import live_server  # noqa: E402
 from patronage import migrate  # noqa: E402
@@ -44,7 +47,37 @@ async def make_token(database_url: str) -> str:
         await db.dispose()
 
 
-def wrk(url: str, token: str, seconds: int, connections: int) -> float:
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids(port: int) -> list[int]:
+    """The `patronage serve --port PORT` process, its workers, and redis-server: the CPU a request costs."""
+    procs = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            procs[int(entry.name)] = (cmdline, ppid)
+    servers = {pid for pid, (cmd, _) in procs.items() if b"serve" in cmd and str(port).encode() in cmd}
+    workers = {pid for pid, (_, ppid) in procs.items() if ppid in servers}
+    redis = {pid for pid, (cmd, _) in procs.items() if cmd and cmd[0].startswith(b"/usr/bin/redis-server")}
+    return sorted(servers | workers | redis)
+
+
+def cpu_of(port: int) -> float:
+    total = 0.0
+    for pid in _pids(port):
+        with contextlib.suppress(OSError):
+            total += _cpu_seconds(pid)
+    return total
+
+
+def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float, int]:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"X-Access-Token: {token}", url],
         capture_output=True,
@@ -54,7 +87,8 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> float:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise SystemExit(f"{non_2xx.group(1)} requests were refused: the measurement is not of the bookkeeping\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), requests
 
 
 def main() -> None:
@@ -81,19 +115,26 @@ def main() -> None:
         "redis": {**limits, "PATRONAGE_RATE_LIMITS": "on", "PATRONAGE_REDIS_URL": args.redis_url},
     }
     results: dict[str, list[float]] = {mode: [] for mode in modes}
+    cpu: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(args.rounds):
         for mode, env in modes.items():
             with live_server(args.database_url, workers=args.workers, env=env) as base:
-                wrk(f"{base}/v1/location", token, 2, args.connections)  # warm-up
-                results[mode].append(wrk(f"{base}/v1/location", token, args.seconds, args.connections))
-    baseline = max(results["off"])
-    print(
-        f"GET /v1/location, {args.workers} workers, wrk -c{args.connections} -d{args.seconds}s, best of {args.rounds}"
-    )
-    for mode, values in results.items():
-        best = max(values)
+                url = f"{base}/v1/location"
+                port = int(base.rsplit(":", 1)[1])
+                wrk(url, token, 2, args.connections)  # warm-up
+                before = cpu_of(port)
+                rate, requests = wrk(url, token, args.seconds, args.connections)
+                results[mode].append(rate)
+                cpu[mode].append((cpu_of(port) - before) / requests * 1e6)
+    print(f"GET /v1/location, {args.workers} workers, wrk -c{args.connections} -d{args.seconds}s, {args.rounds} runs")
+    print("  req/s: best run; CPU: server processes + redis-server, µs per request, median run")
+    baseline_rate, baseline_cpu = max(results["off"]), statistics.median(cpu["off"])
+    for mode in modes:
+        best, per_request = max(results[mode]), statistics.median(cpu[mode])
         print(
-            f"  limits {mode:6}: {best:8.0f} req/s  ({(best - baseline) / baseline * 100:+.1f}% vs off)  runs={values}"
+            f"  limits {mode:6}: {best:6.0f} req/s ({(best - baseline_rate) / baseline_rate * 100:+5.1f}%)"
+            f"  {per_request:5.0f} µs CPU/request ({(per_request - baseline_cpu) / baseline_cpu * 100:+5.1f}%)"
+            f"  runs={[round(r) for r in results[mode]]} cpu={[round(c) for c in cpu[mode]]}"
         )
 
 

@@ -74,9 +74,9 @@ async def run_write(
                 stored = await _lookup(session, principal.connection_id, key)
                 if stored is not None:
                     return _replay(stored, print_)
-                await _reserve(session, principal.connection_id, key, print_)
+                row = await _reserve(session, principal.connection_id, key, print_)
                 result = await work(session)
-                await _store(session, principal.connection_id, key, status_code, result)
+                await _store(session, row, status_code, result)
             return JSONResponse(result, status_code=status_code)
         except _KeyTaken:
             continue  # a concurrent request with this key committed first: replay it
@@ -105,17 +105,17 @@ def _replay(stored: IdempotencyKey, print_: str) -> JSONResponse:
     return response
 
 
-async def _reserve(session: AsyncSession, connection_id: str, key: str, print_: str) -> None:
-    session.add(IdempotencyKey(connection_id=connection_id, key=key, fingerprint=print_, created_at=utcnow()))
+async def _reserve(session: AsyncSession, connection_id: str, key: str, print_: str) -> IdempotencyKey:
+    row = IdempotencyKey(connection_id=connection_id, key=key, fingerprint=print_, created_at=utcnow())
+    session.add(row)
     try:
         await session.flush()
     except IntegrityError:
         raise _KeyTaken() from None
+    return row
 
 
-async def _store(session: AsyncSession, connection_id: str, key: str, status_code: int, result: Any) -> None:
-    row = await session.get(IdempotencyKey, (connection_id, key))
-    assert row is not None
+async def _store(session: AsyncSession, row: IdempotencyKey, status_code: int, result: Any) -> None:
     row.status_code = status_code
     row.body = json.dumps(result, separators=(",", ":"))
     await session.flush()

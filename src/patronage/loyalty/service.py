@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from patronage.auth.principal import Principal
 from patronage.bodies import parse_model
@@ -261,8 +262,9 @@ async def apply_operation(
     if moved is None:
         raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
     new_balance, seq = moved
-    card.balance_micro = new_balance
-    card.operation_count = seq
+    # The row already holds these values: set them on the object without making the ORM write them again.
+    set_committed_value(card, "balance_micro", new_balance)
+    set_committed_value(card, "operation_count", seq)
     operation = LoyaltyOperation(
         id=new_id(),
         account_id=card.account_id,
