@@ -9,7 +9,6 @@ run out, and the event is tried again: delivery is at least once, never lost, ne
 import asyncio
 import hashlib
 import hmac
-from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +28,9 @@ from patronage.settings import Settings
 log = structlog.get_logger("patronage.delivery")
 
 SIGNATURE_HEADER = "X-HubRise-Hmac-SHA256"
-BATCH = 20
+BATCH = 50
+# Room, past the POST's own timeout, to record its outcome before another worker may take the event.
+LEASE_MARGIN_SECONDS = 5.0
 PURGE_EVERY_SECONDS = 600.0
 
 
@@ -64,19 +65,19 @@ async def claim(db: Database, settings: Settings, limit: int = BATCH) -> list[Cl
     async with db.session(write=False) as session:
         if (await session.execute(_due(now).with_only_columns(Event.seq).limit(1))).first() is None:
             return []
-    # A connection's events are posted one after the other: the k-th waits for k-1 POSTs before its own. Each
-    # POST gets twice the timeout, room to write its outcome before anyone else may try again.
-    lease = timedelta(seconds=2 * settings.callback_timeout_seconds)
-    position: dict[str, int] = defaultdict(int)
+    # One event per connection and round (its oldest due one): a connection's events go one after the other,
+    # and each lease need only outlast one POST. A worker that dies leaves it to run out: tried again soon.
+    lease = timedelta(seconds=settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS)
     stmt = _due(now).order_by(Event.seq).limit(limit)
     if db.dialect == "postgresql":
         stmt = stmt.with_for_update(of=Event, skip_locked=True)
     claims = []
     async with db.session(write=True) as session:
         for event, url, secret_sealed in (await session.execute(stmt)).all():
-            position[event.connection_id] += 1
+            if any(claim.connection_id == event.connection_id for claim in claims):
+                continue
             event.attempts += 1
-            event.next_attempt_at = now + lease * position[event.connection_id]
+            event.next_attempt_at = now + lease
             event.last_attempt_at = now
             body = dump(render_event(event)).encode()
             claims.append(Claim(event.seq, event.id, event.connection_id, url, secret_sealed, body, event.attempts))
@@ -125,18 +126,14 @@ async def finish(db: Database, settings: Settings, item: Claim, error: str | Non
         log.info("event_retry", event_id=item.event_id, attempt=item.attempt, wait_seconds=wait, error=error)
 
 
-async def _deliver_in_order(db: Database, settings: Settings, http: httpx.AsyncClient, items: list[Claim]) -> None:
-    for item in items:  # one connection's events go one after the other, oldest first
-        await finish(db, settings, item, await deliver(http, item, settings))
+async def _deliver(db: Database, settings: Settings, http: httpx.AsyncClient, item: Claim) -> None:
+    await finish(db, settings, item, await deliver(http, item, settings))
 
 
 async def run_once(db: Database, settings: Settings, http: httpx.AsyncClient) -> int:
-    """Claims and delivers one batch; returns how many events it handled."""
+    """Claims and delivers one round (one event per connection, connections in parallel); returns how many."""
     items = await claim(db, settings)
-    by_connection: dict[str, list[Claim]] = defaultdict(list)
-    for item in items:
-        by_connection[item.connection_id].append(item)
-    await asyncio.gather(*(_deliver_in_order(db, settings, http, group) for group in by_connection.values()))
+    await asyncio.gather(*(_deliver(db, settings, http, item) for item in items))
     return len(items)
 
 
