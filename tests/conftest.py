@@ -30,9 +30,6 @@ from patronage.tenancy import service as tenancy
 # cheap one (the same algorithm; its strength is not what these tests are about).
 tenancy._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 
-# Client secrets are sealed with this key, here and in the servers tests start (they inherit the environment).
-os.environ.setdefault("PATRONAGE_SECRET_KEY", "patronage-tests-only-key")
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

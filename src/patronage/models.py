@@ -7,6 +7,7 @@ from patronage.events.models import Callback, Event
 from patronage.idempotency import IdempotencyKey
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.orders.models import Order, OrderPrivateRef
+from patronage.sealing import ServerKey
 from patronage.tenancy.models import Account, Location, User
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "LoyaltyOperation",
     "Order",
     "OrderPrivateRef",
+    "ServerKey",
     "User",
 ]

@@ -28,10 +28,9 @@ class Settings(BaseSettings):
     rate_limit_per_hour: int = 2500
     rate_limit_per_day: int = 10000
     rate_limit_heavy_per_minute: int = 10
-    # Seals client secrets at rest (they sign webhooks). Set it on every host of a deployment; unset, a key
-    # file is created on first use at secret_key_file.
+    # Seals client secrets at rest (they sign webhooks); set the same value on every host. Unset, a key kept
+    # in the database is used (a database leak then reveals the secrets).
     secret_key: str | None = None
-    secret_key_file: str = "patronage.key"
     # Webhook delivery (SPEC §9): the worker runs inside `patronage serve` unless callback_worker is off.
     callback_worker: bool = True
     callback_timeout_seconds: float = 20.0

@@ -30,7 +30,7 @@ async def create_client(session: AsyncSession, name: str, redirect_uris: list[st
         id=client_id,
         name=name.strip(),
         secret_hash=hash_secret(secret),
-        secret_sealed=sealing.seal(secret),
+        secret_sealed=await sealing.seal(session, secret),
         redirect_uris=redirect_uris,
     )
     session.add(client)

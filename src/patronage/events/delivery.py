@@ -16,6 +16,7 @@ from datetime import timedelta
 import httpx
 import structlog
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage import idempotency, sealing
 from patronage.auth.models import Client, Connection
@@ -40,9 +41,19 @@ class Claim:
     event_id: str
     connection_id: str
     url: str
-    secret_sealed: str | None
+    secret: str | None  # the client secret (in memory only), None when it cannot be opened
     body: bytes
     attempt: int  # 1 for the first try
+
+
+async def _open(session: AsyncSession, sealed: str | None, settings: Settings) -> str | None:
+    if sealed is None:
+        return None
+    try:
+        return await sealing.unseal(session, sealed, settings)
+    except sealing.SealError:
+        log.error("client_secret_unreadable", hint="PATRONAGE_SECRET_KEY differs from the one that sealed it")
+        return None
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -80,20 +91,20 @@ async def claim(db: Database, settings: Settings, limit: int = BATCH) -> list[Cl
             event.next_attempt_at = now + lease
             event.last_attempt_at = now
             body = dump(render_event(event)).encode()
-            claims.append(Claim(event.seq, event.id, event.connection_id, url, secret_sealed, body, event.attempts))
+            secret = await _open(session, secret_sealed, settings)
+            claims.append(Claim(event.seq, event.id, event.connection_id, url, secret, body, event.attempts))
     return claims
 
 
 async def deliver(http: httpx.AsyncClient, item: Claim, settings: Settings) -> str | None:
     """POSTs one event; None when the receiver acknowledged it (any 200-499 answer in time), else why not."""
-    if item.secret_sealed is None:
+    if item.secret is None:
         return "the client's secret is not available to sign with"
     try:
-        secret = sealing.unseal(item.secret_sealed, settings)
         await check_destination(item.url, settings)
-    except (sealing.SealError, UnsafeAddress) as exc:
+    except UnsafeAddress as exc:
         return str(exc)
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, item.body)}
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(item.secret, item.body)}
     try:
         response = await asyncio.wait_for(
             http.post(item.url, content=item.body, headers=headers), settings.callback_timeout_seconds
