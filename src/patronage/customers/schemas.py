@@ -38,7 +38,6 @@ ANONYMISED_FIELDS = (
     "delivery_notes",
 )
 
-CUSTOM_FIELDS_MAX_BYTES = 8192
 # JSON parses nesting up to about a thousand levels, but the code that copies, measures and renders custom
 # fields recurses per level: a few hundred levels (well under 8 KiB) were a RecursionError, a 500.
 CUSTOM_FIELDS_MAX_DEPTH = 32

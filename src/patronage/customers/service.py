@@ -1,6 +1,5 @@
 """Customers: retrieve, search, create, update, anonymise (seed §2, SPEC §7)."""
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,12 +7,13 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patronage import custom_fields
 from patronage.auth.principal import Principal
-from patronage.bodies import parse_model, to_plain_json
+from patronage.bodies import parse_model
 from patronage.customer_lists import access
 from patronage.customer_lists.service import ListContext, context_of
 from patronage.customers.models import Customer, CustomerPrivateRef
-from patronage.customers.schemas import ANONYMISED_FIELDS, CUSTOM_FIELDS_MAX_BYTES, READ_ONLY, CustomerIn
+from patronage.customers.schemas import ANONYMISED_FIELDS, READ_ONLY, CustomerIn
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
 from patronage.events import service as events
@@ -188,20 +188,6 @@ async def index(
     return result
 
 
-def _merge_custom_fields(current: dict[str, Any], sent: dict[str, Any] | None, *, reset: bool) -> dict[str, Any]:
-    """Keys sent are set, keys sent as null removed, others kept; ``null`` for the whole object clears it."""
-    merged = {} if reset or sent is None else dict(current)
-    for key, value in to_plain_json(sent or {}).items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    size = len(json.dumps(merged, separators=(",", ":"), ensure_ascii=False).encode())
-    if size > CUSTOM_FIELDS_MAX_BYTES:
-        raise field_error("custom_fields", f"is too large ({size} bytes, maximum {CUSTOM_FIELDS_MAX_BYTES})")
-    return merged
-
-
 async def _set_private_ref(session: AsyncSession, customer: Customer, client_id: str, ref: str | None) -> None:
     if ref is None:
         await session.execute(
@@ -264,7 +250,7 @@ async def create(
         anonymised=False,
         sms_marketing=False,
         email_marketing=False,
-        custom_fields=_merge_custom_fields({}, fields.custom_fields, reset=True),
+        custom_fields=custom_fields.merge({}, fields.custom_fields, reset=True),
         nb_orders=0,
         order_total_minor=0,
         created_at=now,
@@ -296,7 +282,7 @@ async def update(
     watch = await _watch(session, principal, "update", customer_list, render)
     _apply(customer, fields)
     if "custom_fields" in fields.model_fields_set:
-        customer.custom_fields = _merge_custom_fields(
+        customer.custom_fields = custom_fields.merge(
             customer.custom_fields or {}, fields.custom_fields, reset=fields.custom_fields is None
         )
     if "private_ref" in fields.model_fields_set and fields.private_ref != private_ref:

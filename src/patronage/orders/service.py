@@ -6,7 +6,6 @@ Amounts are integers of the currency's minor units end to end. An item's subtota
 fractional quantity leaves a fraction of a minor unit is the subtotal rounded, once, half away from zero.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,14 +16,15 @@ from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patronage import custom_fields
 from patronage.auth.principal import Principal
-from patronage.bodies import to_plain_json, validation_errors
+from patronage.bodies import validation_errors
 from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
 from patronage.customers import service as customers
 from patronage.customers.models import Customer, CustomerPrivateRef
-from patronage.customers.schemas import ANONYMISED_FIELDS, CUSTOM_FIELDS_MAX_BYTES
+from patronage.customers.schemas import ANONYMISED_FIELDS
 from patronage.db import utcnow
 from patronage.errors import Forbidden, NotFound, ValidationFailed, field_error
 from patronage.events import service as events
@@ -184,20 +184,6 @@ def _parse(model: type[BaseModel], data: dict[str, Any], location: Location) -> 
 def _prefixed(error: ValidationFailed, prefix: str) -> ValidationFailed:
     errors = [{**e, "field": f"{prefix}.{e['field']}"} for e in (error.errors or [])]
     return ValidationFailed(errors, error.message)
-
-
-def merge_custom_fields(current: dict[str, Any], sent: dict[str, Any] | None, *, reset: bool) -> dict[str, Any]:
-    """As customers': keys sent are set, keys sent as null removed, others kept; null for the object clears."""
-    merged = {} if reset or sent is None else dict(current)
-    for key, value in to_plain_json(sent or {}).items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    size = len(json.dumps(merged, separators=(",", ":"), ensure_ascii=False).encode())
-    if size > CUSTOM_FIELDS_MAX_BYTES:
-        raise field_error("custom_fields", f"is too large ({size} bytes, maximum {CUSTOM_FIELDS_MAX_BYTES})")
-    return merged
 
 
 # --- amounts -------------------------------------------------------------------------------------------
@@ -508,7 +494,7 @@ async def create(session: AsyncSession, principal: Principal, location_id: str, 
     location = await tenancy.visible_location(session, principal, location_id)
     fields: OrderCreate = _parse(OrderCreate, strip_read_only(data, CREATE_READ_ONLY, None), location)
     elements = _elements(fields, location.currency)
-    custom_fields = merge_custom_fields({}, fields.custom_fields, reset=True)
+    merged_fields = custom_fields.merge({}, fields.custom_fields, reset=True)
     link = await _resolve_customer(session, principal, fields, location)
     now = utcnow()
     order = Order(
@@ -533,7 +519,7 @@ async def create(session: AsyncSession, principal: Principal, location_id: str, 
         discounts=elements.discounts,
         payments=elements.payments,
         loyalty_operations=[],
-        custom_fields=custom_fields,
+        custom_fields=merged_fields,
         customer_list_id=link.customer_list.id if link.customer_list else None,
         customer_id=link.customer.id if link.customer else None,
         customer=None,
@@ -687,7 +673,7 @@ async def update(
         if name in sent:
             setattr(order, name, getattr(fields, name))
     if "custom_fields" in sent:
-        order.custom_fields = merge_custom_fields(
+        order.custom_fields = custom_fields.merge(
             order.custom_fields or {}, fields.custom_fields, reset=fields.custom_fields is None
         )
     if "private_ref" in sent and fields.private_ref != private_ref:
