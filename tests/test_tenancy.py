@@ -38,3 +38,27 @@ async def test_missing_unknown_and_revoked_tokens_are_401(tenant: Tenant) -> Non
         response = await Api(tenant.http, token).get("/v1/location")
         assert response.status_code == 401
         assert response.json()["error_type"] == "unauthorized"
+
+
+async def test_locations_and_accounts_indexes_show_what_the_connection_may_address(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
+    location_api = await tenant.api("location[orders.read]")
+    account_api = await tenant.api("account[orders.read]")
+    assert [loc["id"] for loc in (await location_api.get("/v1/locations")).json()] == [tenant.location_id]
+    assert [loc["id"] for loc in (await account_api.get("/v1/locations")).json()] == [
+        tenant.location_id,
+        tenant.other_location_id,
+    ]
+    for api in (location_api, account_api):
+        accounts = (await api.get("/v1/accounts")).json()
+        assert [account["id"] for account in accounts] == [tenant.account_id]
+
+
+async def test_the_user_needs_a_profile_scope_and_the_email_its_own(tenant: Tenant) -> None:
+    assert (await (await tenant.api("location[orders.read]")).get("/v1/user")).status_code == 403
+    profile = (await (await tenant.api("location[orders.read],profile")).get("/v1/user")).json()
+    with_email = (await (await tenant.api("location[orders.read],profile_with_email")).get("/v1/user")).json()
+    assert profile["id"] == with_email["id"]
+    assert profile["email"] is None
+    assert with_email["email"].startswith("owner-") and with_email["email"].endswith("@example.com")

@@ -23,6 +23,7 @@ class Principal:
     scope: Scope
     customer_list_id: str | None
     rate_limits: dict[str, int] | None = None
+    user_id: str | None = None
 
     @property
     def access_level(self) -> str:
@@ -112,6 +113,7 @@ def principal_of(connection: Connection, client_name: str) -> Principal:
         scope=parse_scope(connection.scope),
         customer_list_id=connection.customer_list_id,
         rate_limits=connection.rate_limits,
+        user_id=connection.user_id,
     )
 
 

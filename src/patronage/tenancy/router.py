@@ -34,3 +34,21 @@ async def connected_account(request: Request, principal: Principal = Depends(cur
 async def retrieve_account(account_id: str, request: Request, principal: Principal = Depends(current_principal)) -> Any:
     async with get_db(request).session(write=False) as session:
         return service.render_account(await service.visible_account(session, principal, account_id))
+
+
+@router.get("/locations", summary="The locations the connection may address")
+async def index_locations(request: Request, principal: Principal = Depends(current_principal)) -> Any:
+    async with get_db(request).session(write=False) as session:
+        return [service.render_location(location) for location in await service.visible_locations(session, principal)]
+
+
+@router.get("/accounts", summary="The accounts the connection may address (its own)")
+async def index_accounts(request: Request, principal: Principal = Depends(current_principal)) -> Any:
+    async with get_db(request).session(write=False) as session:
+        return [service.render_account(await service.visible_account(session, principal, principal.account_id))]
+
+
+@router.get("/user", summary="The user who granted the connection (needs the profile scope)")
+async def connected_user(request: Request, principal: Principal = Depends(current_principal)) -> Any:
+    async with get_db(request).session(write=False) as session:
+        return await service.connected_user(session, principal)

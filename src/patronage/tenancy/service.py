@@ -179,6 +179,27 @@ def require_account_endpoint(principal: Principal, account_id: str) -> None:
         raise Forbidden("This endpoint is for account-level connections only")
 
 
+async def visible_locations(session: AsyncSession, principal: Principal) -> list[Location]:
+    """Its own location for a location-level connection; every location of the account for account level."""
+    stmt = (
+        select(Location).where(Location.account_id == principal.account_id).order_by(Location.created_at, Location.id)
+    )
+    if not principal.is_account_level:
+        stmt = stmt.where(Location.id == principal.location_id)
+    return list(await session.scalars(stmt))
+
+
+async def connected_user(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    """HubRise's profile scopes: ``profile`` shows who granted the connection, ``profile_with_email`` the email too."""
+    if principal.scope.profile is None:
+        raise Forbidden("This connection's scope does not include the user's profile")
+    user = await session.get(User, principal.user_id) if principal.user_id else None
+    if user is None:
+        raise NotFound("User not found")
+    email = user.email if principal.scope.profile == "profile_with_email" else None
+    return {"id": user.id, "first_name": None, "last_name": None, "email": email}
+
+
 def render_location(location: Location) -> dict[str, Any]:
     return {
         "id": location.id,
