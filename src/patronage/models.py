@@ -6,6 +6,7 @@ from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.events.models import Callback, Event
 from patronage.idempotency import IdempotencyKey
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
+from patronage.oauth.models import OAuthCode, OAuthLogin
 from patronage.orders.models import Order, OrderPrivateRef
 from patronage.sealing import ServerKey
 from patronage.tenancy.models import Account, Location, User
@@ -23,6 +24,8 @@ __all__ = [
     "Location",
     "LoyaltyCard",
     "LoyaltyOperation",
+    "OAuthCode",
+    "OAuthLogin",
     "Order",
     "OrderPrivateRef",
     "ServerKey",

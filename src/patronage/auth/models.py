@@ -36,6 +36,9 @@ class Connection(Base):
     )
     device_id: Mapped[str | None] = mapped_column(String(255))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token itself, sealed (patronage.sealing), for connections made through OAuth: re-authorising the
+    # same grant answers the same token (SPEC §10). Null for tokens issued by the CLI.
+    token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     # This connection's own rate limits, replacing the defaults: {"per_minute": 2000, ...}.

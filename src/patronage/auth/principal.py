@@ -69,6 +69,10 @@ class PrincipalCache:
             return None
         return entry[1]
 
+    def forget(self, key: str) -> None:
+        """A token revoked through this process stops working here at once (elsewhere within ``ttl``)."""
+        self._entries.pop(key, None)
+
     def put(self, key: str, principal: Principal) -> None:
         if self.ttl <= 0:
             return

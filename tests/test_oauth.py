@@ -1,0 +1,532 @@
+"""The OAuth 2.0 authorisation server (SPEC §10): login and consent pages, codes, tokens, revocation."""
+
+import base64
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from patronage.app import create_app
+from patronage.auth import service as auth
+from patronage.auth.models import Connection
+from patronage.customer_lists import service as lists
+from patronage.db import Database, utcnow
+from patronage.ids import hash_secret
+from patronage.oauth.models import OAuthCode, OAuthLogin
+from patronage.settings import Settings
+from patronage.tenancy import service as tenancy
+
+REDIRECT = "https://app.example.com/oauth/callback"
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Env:
+    db: Database
+    email: str
+    account_id: str
+    location_id: str
+    other_location_id: str
+    client_id: str
+    client_secret: str
+    client_name: str
+
+    def params(self, scope: str = "location[orders.read]", **extra: str) -> dict[str, str]:
+        return {"client_id": self.client_id, "redirect_uri": REDIRECT, "scope": scope, "state": "xyz-42", **extra}
+
+    async def customer_list(self, name: str, location_id: str | None) -> str:
+        async with self.db.session(write=True) as session:
+            account = await tenancy.get_account(session, self.account_id)
+            location = await tenancy.get_location(session, location_id) if location_id else None
+            return (await lists.insert(session, account, location, name)).id
+
+
+async def make_env(db: Database) -> Env:
+    async with db.session(write=True) as session:
+        email = f"oauth-{secrets.token_hex(6)}@example.com"
+        user = await tenancy.create_user(session, email, PASSWORD)
+        account = await tenancy.create_account(session, user, "Burger Co", "EUR", "FR", "Europe/Paris")
+        first = await tenancy.create_location(session, account, "Paris Bastille")
+        second = await tenancy.create_location(session, account, "Lyon Part-Dieu")
+        name = f"POS {secrets.token_hex(3)}"
+        created = await auth.create_client(session, name, [REDIRECT, "https://app.example.com/cb?tenant=7"])
+        return Env(db, email, account.id, first.id, second.id, created.client.id, created.secret, name)
+
+
+@pytest.fixture
+async def env(db: Database) -> Env:
+    return await make_env(db)
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def _query(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code in (302, 303), response.text
+    location = response.headers["location"]
+    assert location.startswith(REDIRECT + "?") or location.startswith("https://app.example.com/cb?"), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+async def _log_in(http: httpx.AsyncClient, env: Env, params: dict[str, str]) -> str:
+    """Logs in through the login form (unless already logged in); returns the consent page's CSRF token."""
+    page = await http.get("/oauth2/v1/authorize", params=params)
+    assert page.status_code == 200, page.text
+    if 'action="/oauth2/v1/authorize"' in page.text:
+        return _csrf(page.text)
+    assert 'action="/oauth2/v1/login"' in page.text
+    logged = await http.post(
+        "/oauth2/v1/login", data={**params, "email": env.email, "password": PASSWORD, "csrf_token": _csrf(page.text)}
+    )
+    assert logged.status_code == 303, logged.text
+    assert logged.headers["location"].startswith("/oauth2/v1/authorize?")
+    consent = await http.get(logged.headers["location"])
+    assert consent.status_code == 200, consent.text
+    assert 'action="/oauth2/v1/authorize"' in consent.text
+    return _csrf(consent.text)
+
+
+async def _authorize(
+    http: httpx.AsyncClient, env: Env, params: dict[str, str], decision: str = "allow", **choice: str
+) -> httpx.Response:
+    csrf = await _log_in(http, env, params)
+    return await http.post("/oauth2/v1/authorize", data={**params, "csrf_token": csrf, "decision": decision, **choice})
+
+
+async def _code(http: httpx.AsyncClient, env: Env, params: dict[str, str], **choice: str) -> str:
+    query = _query(await _authorize(http, env, params, **choice))
+    assert query["state"] == params["state"]
+    return query["code"]
+
+
+async def _token(http: httpx.AsyncClient, env: Env, code: str, **kwargs: Any) -> httpx.Response:
+    if not kwargs:
+        kwargs = {"data": {"code": code, "client_id": env.client_id, "client_secret": env.client_secret}}
+    return await http.post("/oauth2/v1/token", **kwargs)
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+async def test_the_full_location_flow_gives_a_token_that_works(client: httpx.AsyncClient, env: Env) -> None:
+    code = await _code(client, env, env.params(), location_id=env.other_location_id)
+    response = await _token(client, env, code)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert re.fullmatch(r"[0-9a-f]{32}", body["access_token"])
+    assert body["account_id"] == env.account_id
+    assert body["location_id"] == env.other_location_id
+    assert body["account_name"] == "Burger Co"
+    assert body["location_name"] == "Lyon Part-Dieu"
+    assert body["customer_list_id"] is None and body["customer_list_name"] is None
+    location = await client.get("/v1/location", headers={"X-Access-Token": body["access_token"]})
+    assert location.status_code == 200, location.text
+    assert location.json()["id"] == env.other_location_id
+
+
+async def test_the_login_cookie_is_http_only_lax_and_stored_hashed(client: httpx.AsyncClient, env: Env) -> None:
+    params = env.params()
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    logged = await client.post(
+        "/oauth2/v1/login", data={**params, "email": env.email, "password": PASSWORD, "csrf_token": _csrf(page.text)}
+    )
+    cookie = logged.headers["set-cookie"]
+    assert cookie.startswith("patronage_oauth_login=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/oauth2" in cookie
+    value = cookie.split(";", 1)[0].split("=", 1)[1]
+    async with env.db.session(write=False) as session:
+        assert await session.get(OAuthLogin, hash_secret(value)) is not None
+        assert await session.get(OAuthLogin, value) is None
+    # Logged in: the next authorisation goes straight to the consent page.
+    again = await client.get("/oauth2/v1/authorize", params=env.params(state="second"))
+    assert 'action="/oauth2/v1/authorize"' in again.text and 'action="/oauth2/v1/login"' not in again.text
+    assert env.email in again.text
+
+
+async def test_the_account_level_flow(client: httpx.AsyncClient, env: Env) -> None:
+    code = await _code(client, env, env.params("account[all_customer_lists.read]"), account_id=env.account_id)
+    body = (await _token(client, env, code)).json()
+    assert body["account_id"] == env.account_id and body["location_id"] is None and body["location_name"] is None
+    headers = {"X-Access-Token": body["access_token"]}
+    assert (await client.get("/v1/account", headers=headers)).json()["id"] == env.account_id
+    assert (await client.get("/v1/location", headers=headers)).status_code == 403
+
+
+async def test_a_customer_list_scope_binds_the_chosen_list(client: httpx.AsyncClient, env: Env) -> None:
+    here = await env.customer_list("Here", env.location_id)
+    shared = await env.customer_list("Shared", None)
+    there = await env.customer_list("There", env.other_location_id)
+    params = env.params("location[customer_list.read]")
+    csrf = await _log_in(client, env, params)
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    for list_id in (here, shared, there):
+        assert f'value="{list_id}"' in page.text
+    # A list of another location is not reachable from this location: the page says so, no code.
+    refused = await client.post(
+        "/oauth2/v1/authorize",
+        data={
+            **params,
+            "csrf_token": csrf,
+            "decision": "allow",
+            "location_id": env.location_id,
+            "customer_list_id": there,
+        },
+    )
+    assert refused.status_code == 400 and "location" not in refused.headers
+    assert "Choose a customer list" in refused.text
+    missing = await client.post(
+        "/oauth2/v1/authorize",
+        data={**params, "csrf_token": csrf, "decision": "allow", "location_id": env.location_id},
+    )
+    assert missing.status_code == 400 and "location" not in missing.headers
+    allowed = await client.post(
+        "/oauth2/v1/authorize",
+        data={
+            **params,
+            "csrf_token": csrf,
+            "decision": "allow",
+            "location_id": env.location_id,
+            "customer_list_id": shared,
+        },
+    )
+    body = (await _token(client, env, _query(allowed)["code"])).json()
+    assert body["customer_list_id"] == shared and body["customer_list_name"] == "Shared"
+    assert body["location_id"] == env.location_id
+    headers = {"X-Access-Token": body["access_token"]}
+    assert (await client.get(f"/v1/customer_lists/{shared}", headers=headers)).status_code == 200
+    assert (await client.get(f"/v1/customer_lists/{here}", headers=headers)).status_code == 404
+
+
+async def test_an_account_level_customer_list_scope_may_bind_a_location_list(
+    client: httpx.AsyncClient, env: Env
+) -> None:
+    there = await env.customer_list("There", env.other_location_id)
+    code = await _code(
+        client, env, env.params("account[customer_list.write]"), account_id=env.account_id, customer_list_id=there
+    )
+    body = (await _token(client, env, code)).json()
+    assert body["customer_list_id"] == there and body["location_id"] is None
+
+
+async def test_denying_redirects_with_access_denied_and_the_state(client: httpx.AsyncClient, env: Env) -> None:
+    response = await _authorize(client, env, env.params(), decision="deny")
+    query = _query(response)
+    assert query == {"error": "access_denied", "state": "xyz-42"}
+    async with env.db.session(write=False) as session:
+        assert (await session.scalars(select(OAuthCode).where(OAuthCode.client_id == env.client_id))).first() is None
+
+
+async def test_a_registered_redirect_uri_keeps_its_own_query(client: httpx.AsyncClient, env: Env) -> None:
+    params = {**env.params(), "redirect_uri": "https://app.example.com/cb?tenant=7"}
+    query = _query(await _authorize(client, env, params, location_id=env.location_id))
+    assert query["tenant"] == "7" and query["state"] == "xyz-42" and query["code"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"redirect_uri": "https://evil.example.com/cb"},
+        {"redirect_uri": REDIRECT + "/extra"},
+        {"redirect_uri": ""},
+        {"client_id": "000000000000.clients.patronage"},
+        {"client_id": ""},
+    ],
+)
+async def test_an_untrusted_client_or_redirect_uri_is_an_error_page_never_a_redirect(
+    client: httpx.AsyncClient, env: Env, change: dict[str, str]
+) -> None:
+    params = {**env.params(), **change}
+    response = await client.get("/oauth2/v1/authorize", params=params)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    # Nor after logging in: the consent form is checked again.
+    posted = await client.post("/oauth2/v1/authorize", data={**params, "decision": "deny", "csrf_token": "x"})
+    assert posted.status_code == 400 and "location" not in posted.headers
+
+
+async def test_a_malformed_scope_redirects_with_invalid_scope(client: httpx.AsyncClient, env: Env) -> None:
+    for scope in ("location[nonsense.read]", "", "everything"):
+        response = await client.get("/oauth2/v1/authorize", params=env.params(scope))
+        assert _query(response) == {"error": "invalid_scope", "state": "xyz-42"}
+
+
+async def test_oob_shows_the_code_on_a_page(client: httpx.AsyncClient, env: Env) -> None:
+    params = {**env.params(), "redirect_uri": OOB}
+    response = await _authorize(client, env, params, location_id=env.location_id)
+    assert response.status_code == 200 and "location" not in response.headers
+    code = re.search(r'<code id="code">([0-9a-f]+)</code>', response.text).group(1)
+    assert (await _token(client, env, code)).status_code == 200
+    bad_scope = await client.get("/oauth2/v1/authorize", params={**params, "scope": "nope"})
+    assert bad_scope.status_code == 400 and "invalid_scope" in bad_scope.text and "location" not in bad_scope.headers
+
+
+async def test_a_code_is_single_use(client: httpx.AsyncClient, env: Env) -> None:
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    assert (await _token(client, env, code)).status_code == 200
+    again = await _token(client, env, code)
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant" and again.json()["error_type"] == "unprocessable_entity"
+
+
+async def test_an_expired_or_unknown_code_is_refused(client: httpx.AsyncClient, env: Env) -> None:
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    async with env.db.session(write=True) as session:
+        row = await session.get(OAuthCode, hash_secret(code))
+        assert row.expires_at - row.created_at == timedelta(minutes=10)
+        await session.execute(
+            update(OAuthCode)
+            .where(OAuthCode.code_hash == hash_secret(code))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert (await _token(client, env, code)).status_code == 400
+    assert (await _token(client, env, "0" * 40)).status_code == 400
+    missing = await client.post(
+        "/oauth2/v1/token", data={"client_id": env.client_id, "client_secret": env.client_secret}
+    )
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+
+
+async def test_codes_are_stored_hashed_and_bound_to_their_client(
+    client: httpx.AsyncClient, env: Env, db: Database
+) -> None:
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    async with db.session(write=False) as session:
+        assert await session.get(OAuthCode, code) is None
+    other = await make_env(db)
+    stolen = await _token(
+        client, env, code, data={"code": code, "client_id": other.client_id, "client_secret": other.client_secret}
+    )
+    assert stolen.status_code == 400
+    # The mismatch did not burn the code for its own client.
+    assert (await _token(client, env, code)).status_code == 200
+
+
+async def test_a_redirect_uri_sent_to_the_token_endpoint_must_match(client: httpx.AsyncClient, env: Env) -> None:
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    creds = {"client_id": env.client_id, "client_secret": env.client_secret}
+    wrong = await _token(client, env, code, data={**creds, "code": code, "redirect_uri": "https://x.example.com"})
+    assert wrong.status_code == 400
+    right = await _token(client, env, code, data={**creds, "code": code, "redirect_uri": REDIRECT})
+    assert right.status_code == 200
+
+
+async def test_wrong_client_credentials_are_a_401(client: httpx.AsyncClient, env: Env) -> None:
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    wrong = await _token(client, env, code, data={"code": code, "client_id": env.client_id, "client_secret": "nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error_type"] == "unauthorized" and wrong.json()["error"] == "invalid_client"
+    basic = await _token(client, env, code, data={"code": code}, headers=_basic(env.client_id, "nope"))
+    assert basic.status_code == 401 and basic.headers["www-authenticate"].startswith("Basic")
+    assert (await _token(client, env, code, data={"code": code})).status_code == 401
+    garbled = await _token(client, env, code, data={"code": code}, headers={"Authorization": "Basic !!!"})
+    assert garbled.status_code == 401
+    # None of these used the code.
+    assert (await _token(client, env, code)).status_code == 200
+
+
+async def test_basic_json_and_query_client_authentication(client: httpx.AsyncClient, env: Env) -> None:
+    creds = {"client_id": env.client_id, "client_secret": env.client_secret}
+    params = env.params()
+    by_basic = await _token(
+        client,
+        env,
+        "",
+        data={"code": await _code(client, env, params, location_id=env.location_id)},
+        headers=_basic(env.client_id, env.client_secret),
+    )
+    assert by_basic.status_code == 200, by_basic.text
+    by_json = await _token(
+        client, env, "", json={**creds, "code": await _code(client, env, params, location_id=env.location_id)}
+    )
+    assert by_json.status_code == 200, by_json.text
+    # HubRise's own examples put everything in the query string.
+    by_query = await _token(
+        client, env, "", params={**creds, "code": await _code(client, env, params, location_id=env.location_id)}
+    )
+    assert by_query.status_code == 200, by_query.text
+    other = await client.post("/oauth2/v1/token", content=b"code=x", headers={"Content-Type": "text/plain"})
+    assert other.status_code == 415
+
+
+async def test_reauthorising_returns_the_same_token_unless_the_device_differs(
+    client: httpx.AsyncClient, env: Env
+) -> None:
+    async def token_for(scope: str = "location[orders.read]", **extra: str) -> str:
+        params = env.params(scope, **extra)
+        response = await _token(client, env, await _code(client, env, params, location_id=env.location_id))
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    first = await token_for()
+    assert await token_for() == first
+    tablet = await token_for(device_id="tablet-1")
+    assert tablet != first
+    assert await token_for(device_id="tablet-1") == tablet
+    assert await token_for(device_id="tablet-2") not in (first, tablet)
+    assert await token_for("location[orders.write]") != first
+    for token in (first, tablet):
+        assert (await client.get("/v1/location", headers={"X-Access-Token": token})).status_code == 200
+    async with env.db.session(write=False) as session:
+        sealed = (
+            await session.scalars(select(Connection.token_sealed).where(Connection.client_id == env.client_id))
+        ).all()
+        assert sealed and all(s and first not in s and tablet not in s for s in sealed)
+
+
+async def test_a_revoked_connection_is_not_reused(client: httpx.AsyncClient, env: Env) -> None:
+    params = env.params()
+    first = (await _token(client, env, await _code(client, env, params, location_id=env.location_id))).json()
+    revoked = await client.post(
+        "/oauth2/v1/revoke", data={"token": first["access_token"]}, headers=_basic(env.client_id, env.client_secret)
+    )
+    assert revoked.status_code == 200
+    second = (await _token(client, env, await _code(client, env, params, location_id=env.location_id))).json()
+    assert second["access_token"] != first["access_token"]
+
+
+async def test_revoking_makes_the_token_a_401_and_is_idempotent(env: Env, settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"auth_cache_seconds": 0}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patronage.test") as http:
+        code = await _code(http, env, env.params(), location_id=env.location_id)
+        token = (await _token(http, env, code)).json()["access_token"]
+        headers = {"X-Access-Token": token}
+        assert (await http.get("/v1/location", headers=headers)).status_code == 200
+        # Another client cannot revoke it, nor can a wrong secret.
+        other = await make_env(env.db)
+        creds = {"client_id": other.client_id, "client_secret": other.client_secret}
+        assert (await http.post("/oauth2/v1/revoke", data={"token": token, **creds})).status_code == 200
+        assert (await http.get("/v1/location", headers=headers)).status_code == 200
+        wrong = {"token": token, "client_id": env.client_id, "client_secret": "nope"}
+        assert (await http.post("/oauth2/v1/revoke", data=wrong)).status_code == 401
+        mine = {"token": token, "client_id": env.client_id, "client_secret": env.client_secret}
+        for _ in range(2):
+            response = await http.post("/oauth2/v1/revoke", json=mine)
+            assert response.status_code == 200, response.text
+        assert (await http.get("/v1/location", headers=headers)).status_code == 401
+        async with env.db.session(write=False) as session:
+            row = await session.scalar(select(Connection).where(Connection.token_hash == hash_secret(token)))
+            assert row.revoked_at is not None and row.token_sealed is None
+        unknown = {**mine, "token": "f" * 32}
+        assert (await http.post("/oauth2/v1/revoke", data=unknown)).status_code == 200
+        assert (await http.post("/oauth2/v1/revoke", data={**mine, "token": ""})).status_code == 400
+    await app.state.db.dispose()
+
+
+async def test_forms_without_their_csrf_token_are_refused(client: httpx.AsyncClient, env: Env, app: Any) -> None:
+    params = env.params()
+    await client.get("/oauth2/v1/authorize", params=params)
+    login = {**params, "email": env.email, "password": PASSWORD}
+    for token in ({}, {"csrf_token": "forged"}):
+        response = await client.post("/oauth2/v1/login", data={**login, **token})
+        assert response.status_code == 403 and "set-cookie" not in response.headers
+    csrf = await _log_in(client, env, params)
+    for token in ({}, {"csrf_token": "forged"}):
+        response = await client.post(
+            "/oauth2/v1/authorize", data={**params, "decision": "allow", "location_id": env.location_id, **token}
+        )
+        assert response.status_code == 403 and "location" not in response.headers
+    # The consent token is tied to the login: another login's token does not fit this one.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://patronage.test") as other:
+        other_csrf = await _log_in(other, env, params)
+    assert other_csrf != csrf
+    response = await client.post(
+        "/oauth2/v1/authorize",
+        data={**params, "decision": "allow", "location_id": env.location_id, "csrf_token": other_csrf},
+    )
+    assert response.status_code == 403
+
+
+async def test_a_wrong_password_shows_the_login_page_again_without_a_cookie(
+    client: httpx.AsyncClient, env: Env
+) -> None:
+    params = env.params()
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    for email, password in ((env.email, "wrong"), ("nobody@example.com", PASSWORD)):
+        response = await client.post(
+            "/oauth2/v1/login", data={**params, "email": email, "password": password, "csrf_token": _csrf(page.text)}
+        )
+        assert response.status_code == 401
+        assert "Wrong email or password" in response.text and 'action="/oauth2/v1/login"' in response.text
+        assert "set-cookie" not in response.headers
+        assert "patronage_oauth_login" not in client.cookies
+    again = await client.get("/oauth2/v1/authorize", params=params)
+    assert 'action="/oauth2/v1/login"' in again.text
+
+
+async def test_an_expired_login_asks_to_log_in_again(client: httpx.AsyncClient, env: Env) -> None:
+    params = env.params()
+    csrf = await _log_in(client, env, params)
+    async with env.db.session(write=True) as session:
+        await session.execute(
+            update(OAuthLogin)
+            .where(OAuthLogin.user_id == (await tenancy.find_user(session, env.email)).id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    response = await client.post(
+        "/oauth2/v1/authorize", data={**params, "csrf_token": csrf, "decision": "allow", "location_id": env.location_id}
+    )
+    assert response.status_code == 401 and 'action="/oauth2/v1/login"' in response.text
+
+
+async def test_the_consent_page_offers_only_the_users_own_locations(
+    client: httpx.AsyncClient, env: Env, db: Database
+) -> None:
+    other = await make_env(db)
+    params = env.params()
+    csrf = await _log_in(client, env, params)
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    assert env.location_id in page.text and env.other_location_id in page.text
+    assert other.location_id not in page.text
+    response = await client.post(
+        "/oauth2/v1/authorize",
+        data={**params, "csrf_token": csrf, "decision": "allow", "location_id": other.location_id},
+    )
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_the_pages_escape_what_they_echo(client: httpx.AsyncClient, env: Env) -> None:
+    params = env.params(state='"><script>alert(1)</script>')
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    assert page.status_code == 200
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+async def test_cors_does_not_apply_to_the_oauth_endpoints(client: httpx.AsyncClient) -> None:
+    preflight = await client.options(
+        "/oauth2/v1/token",
+        headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    posted = await client.post("/oauth2/v1/token", data={"code": "x"}, headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-origin" not in posted.headers
+    api = await client.get("/v1/location", headers={"Origin": "https://evil.example.com"})
+    assert api.headers["access-control-allow-origin"] == "*"
+
+
+async def test_a_token_revoked_through_a_process_stops_working_there_at_once(
+    client: httpx.AsyncClient, env: Env
+) -> None:
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    token = (await _token(client, env, code)).json()["access_token"]
+    headers = {"X-Access-Token": token}
+    assert (await client.get("/v1/location", headers=headers)).status_code == 200  # now in the token cache
+    mine = {"token": token, "client_id": env.client_id, "client_secret": env.client_secret}
+    assert (await client.post("/oauth2/v1/revoke", data=mine)).status_code == 200
+    assert (await client.get("/v1/location", headers=headers)).status_code == 401
