@@ -107,3 +107,25 @@ def to_plain_json(value: Any) -> Any:
     if isinstance(value, list):
         return [to_plain_json(item) for item in value]
     return value
+
+
+def openapi_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON body read by hand (through :func:`json_object`).
+
+    Pydantic puts nested models under the schema's own ``$defs``; a ``#/$defs/...`` reference is not valid
+    inside an OpenAPI document, so they are inlined (the contract's bodies are not recursive).
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": inline(schema)}}}}

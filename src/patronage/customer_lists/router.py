@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.bodies import json_object, openapi_body
 from patronage.customer_lists import service
 from patronage.idempotency import run_write
 from patronage.pagination import PageRequest, page_request, page_response
@@ -12,12 +12,7 @@ from patronage.tenancy import service as tenancy
 
 router = APIRouter(prefix="/v1", tags=["customer lists"])
 
-NAME_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": service.CustomerListIn.model_json_schema()}},
-    }
-}
+NAME_BODY = openapi_body(service.CustomerListIn)
 
 
 @router.get("/customer_lists/{customer_list_id}", summary="Retrieve a customer list")

@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.bodies import json_object, openapi_body
 from patronage.customers import service
 from patronage.customers.schemas import CustomerIn
 from patronage.idempotency import run_write
@@ -11,7 +11,7 @@ from patronage.pagination import PageRequest, page_request, page_response
 
 router = APIRouter(prefix="/v1/customer_lists/{customer_list_id}/customers", tags=["customers"])
 
-CUSTOMER_BODY = {"requestBody": {"content": {"application/json": {"schema": CustomerIn.model_json_schema()}}}}
+CUSTOMER_BODY = openapi_body(CustomerIn)
 
 
 def filters(

@@ -4,19 +4,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.bodies import json_object, openapi_body
 from patronage.events import callbacks, service
 from patronage.idempotency import run_write
 from patronage.pagination import PageRequest, page_request, page_response
 
 router = APIRouter(prefix="/v1/callback", tags=["callbacks"])
 
-CALLBACK_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": callbacks.CallbackIn.model_json_schema()}},
-    }
-}
+CALLBACK_BODY = openapi_body(callbacks.CallbackIn)
 
 
 @router.get("", summary="Retrieve the connection's callback")

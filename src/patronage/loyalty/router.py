@@ -3,17 +3,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.bodies import json_object, openapi_body
 from patronage.idempotency import run_write
 from patronage.loyalty import service
 from patronage.loyalty.schemas import CardCreate, CardUpdate, OperationCreate
 from patronage.pagination import PageRequest, page_request, page_response
 
 router = APIRouter(prefix="/v1/customer_lists/{customer_list_id}/loyalty_cards", tags=["loyalty"])
-
-
-def _body(model: Any) -> dict[str, Any]:
-    return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}}}
+CARD_CREATE_BODY = openapi_body(CardCreate)
+CARD_UPDATE_BODY = openapi_body(CardUpdate)
+OPERATION_BODY = openapi_body(OperationCreate)
 
 
 def card_filters(
@@ -48,7 +47,7 @@ async def retrieve_card(
         return await service.retrieve_card(session, principal, customer_list_id, loyalty_card_id)
 
 
-@router.post("", status_code=201, summary="Create a loyalty card", openapi_extra=_body(CardCreate))
+@router.post("", status_code=201, summary="Create a loyalty card", openapi_extra=CARD_CREATE_BODY)
 async def create_card(
     customer_list_id: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> Any:
@@ -62,8 +61,8 @@ async def create_card(
     )
 
 
-@router.patch("/{loyalty_card_id}", summary="Update a loyalty card", openapi_extra=_body(CardUpdate))
-@router.put("/{loyalty_card_id}", summary="Update a loyalty card (alias of PATCH)", openapi_extra=_body(CardUpdate))
+@router.patch("/{loyalty_card_id}", summary="Update a loyalty card", openapi_extra=CARD_UPDATE_BODY)
+@router.put("/{loyalty_card_id}", summary="Update a loyalty card (alias of PATCH)", openapi_extra=CARD_UPDATE_BODY)
 async def update_card(
     customer_list_id: str,
     loyalty_card_id: str,
@@ -104,7 +103,7 @@ async def retrieve_operation(
     "/{loyalty_card_id}/operations",
     status_code=201,
     summary="Create a loyalty operation (moves the balance)",
-    openapi_extra=_body(OperationCreate),
+    openapi_extra=OPERATION_BODY,
 )
 async def create_operation(
     customer_list_id: str,

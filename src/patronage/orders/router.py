@@ -5,17 +5,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.bodies import json_object, openapi_body
 from patronage.idempotency import run_write
 from patronage.orders import service
 from patronage.orders.schemas import OrderCreate, OrderUpdate
 from patronage.pagination import PageRequest, page_request, page_response
 
 router = APIRouter(prefix="/v1", tags=["orders"])
-
-
-def _body(model: Any) -> dict[str, Any]:
-    return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}}}
+CREATE_BODY = openapi_body(OrderCreate)
+UPDATE_BODY = openapi_body(OrderUpdate)
 
 
 def filters(
@@ -88,9 +86,7 @@ async def index_of_connected_account(
 # --- create ---------------------------------------------------------------------------------------------
 
 
-@router.post(
-    "/locations/{location_id}/orders", status_code=201, summary="Create an order", openapi_extra=_body(OrderCreate)
-)
+@router.post("/locations/{location_id}/orders", status_code=201, summary="Create an order", openapi_extra=CREATE_BODY)
 async def create(location_id: str, request: Request, principal: Principal = Depends(current_principal)) -> Any:
     data = await json_object(request)
     return await run_write(
@@ -106,7 +102,7 @@ async def create(location_id: str, request: Request, principal: Principal = Depe
     "/location/orders",
     status_code=201,
     summary="Create an order in the connected location",
-    openapi_extra=_body(OrderCreate),
+    openapi_extra=CREATE_BODY,
 )
 async def create_in_connected_location(request: Request, principal: Principal = Depends(current_principal)) -> Any:
     return await create(principal.require_location_level(), request, principal)
@@ -130,11 +126,11 @@ async def retrieve_in_connected_location(
     return await retrieve(principal.require_location_level(), order_id, request, principal)
 
 
-@router.patch("/locations/{location_id}/orders/{order_id}", summary="Update an order", openapi_extra=_body(OrderUpdate))
+@router.patch("/locations/{location_id}/orders/{order_id}", summary="Update an order", openapi_extra=UPDATE_BODY)
 @router.put(
     "/locations/{location_id}/orders/{order_id}",
     summary="Update an order (alias of PATCH)",
-    openapi_extra=_body(OrderUpdate),
+    openapi_extra=UPDATE_BODY,
 )
 async def update(
     location_id: str, order_id: str, request: Request, principal: Principal = Depends(current_principal)
@@ -145,12 +141,12 @@ async def update(
 
 
 @router.patch(
-    "/location/orders/{order_id}", summary="Update an order of the connected location", openapi_extra=_body(OrderUpdate)
+    "/location/orders/{order_id}", summary="Update an order of the connected location", openapi_extra=UPDATE_BODY
 )
 @router.put(
     "/location/orders/{order_id}",
     summary="Update an order of the connected location (alias of PATCH)",
-    openapi_extra=_body(OrderUpdate),
+    openapi_extra=UPDATE_BODY,
 )
 async def update_in_connected_location(
     order_id: str, request: Request, principal: Principal = Depends(current_principal)
