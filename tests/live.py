@@ -21,13 +21,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, *, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+def live_server(
+    database_url: str, *, workers: int = 2, env: dict[str, str] | None = None, output: Path | None = None
+) -> Iterator[str]:
+    """Serves until the block ends; ``output`` receives everything the server writes, stdout and stderr."""
     port = free_port()
+    log_file = output.open("wb") if output else None
     process = subprocess.Popen(
         [str(PATRONAGE), "serve", "--no-migrate", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, "PATRONAGE_DATABASE_URL": database_url, "PATRONAGE_RATE_LIMITS": "off", **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log_file or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log_file else subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -51,3 +55,5 @@ def live_server(database_url: str, *, workers: int = 2, env: dict[str, str] | No
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log_file:
+            log_file.close()

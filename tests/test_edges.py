@@ -1,11 +1,14 @@
 """The edges of the API (SPEC §1, §2): method override, CORS, media types, ETags, request ids, logs, metrics."""
 
 import json
+import socket
+from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import Api, Tenant, make_tenant
+from live import live_server
 from patronage.app import create_app
 from patronage.settings import Settings
 
@@ -140,6 +143,31 @@ async def test_access_logs_are_json_without_tokens(settings: Settings, capsys: p
     assert requests[0]["path"] == "/v1/location/customer_lists" and requests[0]["connection_id"]
     assert requests[1]["path"] == "/v1/customer_lists/{customer_list_id}" and requests[1]["status"] == 404
     assert token not in json.dumps(lines)
+
+
+async def test_a_served_process_writes_only_json_lines_and_no_token(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """Everything ``patronage serve`` prints, uvicorn's own messages included, parses as JSON."""
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        token = await (await make_tenant(app.state.db, http)).token("location[all_customer_lists.read]")
+    await app.state.db.dispose()
+    output = tmp_path / "server.log"
+    with live_server(database_url, workers=2, env={"PATRONAGE_ACCESS_LOG": "true"}, output=output) as base:
+        async with httpx.AsyncClient(base_url=base, headers={"X-Access-Token": token}) as http:
+            assert (await http.get("/v1/location/customer_lists")).status_code == 200
+            assert (await http.get(f"/v1/customer_lists/{token}")).status_code == 404
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn itself warns about this one
+            raw.recv(1024)
+    text = output.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert any(line.get("logger", "").startswith("uvicorn") for line in lines)
+    paths = {line["path"] for line in lines if line.get("event") == "request"}
+    assert {"/v1/location/customer_lists", "/v1/customer_lists/{customer_list_id}"} <= paths
+    assert token not in text
 
 
 async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, settings: Settings) -> None:

@@ -92,9 +92,11 @@ def serve(
     """Serve the API with uvicorn."""
     import uvicorn
 
+    from patronage import logs
     from patronage import migrate as migrations
 
     settings = get_settings()
+    logs.configure(settings.log_level)
     if migrate_first:
         migrations.upgrade(settings.database_url)
     if workers > 1:
@@ -106,6 +108,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's messages go through our JSON handler (patronage.logs)
         access_log=False,  # the app logs each request as one JSON line
         proxy_headers=True,
     )

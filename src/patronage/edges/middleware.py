@@ -60,7 +60,8 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # FastAPI routes name their template; Starlette's own (/docs, /openapi.json) have fixed paths.
+            template = getattr(route, "path", None) or (scope["path"] if "endpoint" in scope else "unmatched")
             state = scope.get("state", {})
             principal = state.get("principal")
             metrics.observe(scope["method"], template, status, duration)
