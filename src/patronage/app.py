@@ -21,7 +21,7 @@ from patronage.edges.middleware import (
     RequestContextMiddleware,
 )
 from patronage.edges.ratelimit import Limits, MemoryCounter, RateLimiter, RedisCounter
-from patronage.errors import install_error_handlers
+from patronage.error_handlers import install_error_handlers
 from patronage.events import delivery
 from patronage.events.router import router as events_router
 from patronage.loyalty.router import router as loyalty_router

@@ -4,8 +4,8 @@ import json
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
 
 from patronage.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import DateTime, Integer, String, Text, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from patronage.auth.principal import Principal, get_db
 from patronage.db import Base, utcnow

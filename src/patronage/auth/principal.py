@@ -3,8 +3,8 @@
 import time
 from dataclasses import dataclass
 
-from fastapi import Request
 from sqlalchemy import select
+from starlette.requests import Request
 
 from patronage.auth.models import Client, Connection
 from patronage.auth.scopes import Scope, parse_scope
