@@ -1,8 +1,10 @@
 """The OAuth 2.0 authorisation server (SPEC §10): login and consent pages, codes, tokens, revocation."""
 
+import asyncio
 import base64
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from patronage.auth import service as auth
 from patronage.auth.models import Connection
 from patronage.customer_lists import service as lists
 from patronage.db import Database, utcnow
+from patronage.edges.ratelimit import SIGN_IN_WINDOW
 from patronage.ids import hash_secret
 from patronage.oauth.models import OAuthCode, OAuthLogin
 from patronage.settings import Settings
@@ -530,3 +533,27 @@ async def test_a_token_revoked_through_a_process_stops_working_there_at_once(
     mine = {"token": token, "client_id": env.client_id, "client_secret": env.client_secret}
     assert (await client.post("/oauth2/v1/revoke", data=mine)).status_code == 200
     assert (await client.get("/v1/location", headers=headers)).status_code == 401
+
+
+async def test_sign_ins_are_throttled_per_email(env: Env, settings: Settings) -> None:
+    """Ten attempts per email per quarter hour: guessing a password on the login page stays slow."""
+    app = create_app(settings.model_copy(update={"rate_limits": "on"}))
+    to_window_end = SIGN_IN_WINDOW - time.time() % SIGN_IN_WINDOW
+    if to_window_end < 10:  # all the attempts below must fall in one window
+        await asyncio.sleep(to_window_end)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://patronage.test") as http:
+        params = env.params()
+        page = await http.get("/oauth2/v1/authorize", params=params)
+        form = {**params, "csrf_token": _csrf(page.text)}
+
+        async def sign_in(email: str, password: str) -> httpx.Response:
+            return await http.post("/oauth2/v1/login", data={**form, "email": email, "password": password})
+
+        statuses = [(await sign_in(env.email.upper(), f"guess {n}")).status_code for n in range(10)]
+        assert statuses == [401] * 10
+        refused = await sign_in(env.email, PASSWORD)  # even the right password, until the window ends
+        assert refused.status_code == 429 and "Too many sign-in attempts" in refused.text
+        assert 1 <= int(refused.headers["retry-after"]) <= 900
+        assert "patronage_oauth_login" not in http.cookies
+        assert (await sign_in("someone-else@example.com", "guess")).status_code == 401  # other emails unaffected
+    await app.state.db.dispose()

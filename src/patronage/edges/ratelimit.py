@@ -19,6 +19,9 @@ log = structlog.get_logger("patronage.ratelimit")
 
 WINDOWS = (("minute", 60), ("hour", 3600), ("day", 86400))
 
+# Password guessing on the OAuth login page: this many sign-ins per email per window, whoever sends them.
+SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW = 10, 900
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -106,6 +109,24 @@ class RateLimiter:
         if now >= self._next_report:  # one line a minute, not one per request
             log.warning("rate_limits_not_enforced", reason=str(error))
             self._next_report = now + 60
+
+    async def check_sign_in(self, email: str) -> None:
+        """Counts one sign-in attempt for ``email``; raises 429 with Retry-After past the limit."""
+        now = time.time()
+        # The email is hashed: keys in Redis are visible to whoever can read it.
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        key = f"rl:sign-in:{digest}:{int(now // SIGN_IN_WINDOW)}"
+        try:
+            (count,) = await self.counter.hit([(key, SIGN_IN_WINDOW + 5)])
+        except (resp.RedisUnavailable, resp.RedisError) as exc:
+            self._report_unavailable(exc)
+            return
+        if count > SIGN_IN_ATTEMPTS:
+            retry_after = max(1, int(SIGN_IN_WINDOW - now % SIGN_IN_WINDOW + 0.999))
+            raise TooManyRequests(
+                f"Too many sign-in attempts: retry in {retry_after // 60 + 1} min",
+                headers={"Retry-After": str(retry_after)},
+            )
 
     async def check(self, connection_id: str, *, heavy: bool, overrides: dict[str, int] | None = None) -> None:
         """Counts one request; raises 429 with Retry-After when a window is over its limit."""

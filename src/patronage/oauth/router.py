@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from patronage.auth.scopes import InvalidScope
 from patronage.bodies import is_json_media_type
 from patronage.db import Database
-from patronage.errors import UnsupportedMediaType
+from patronage.errors import TooManyRequests, UnsupportedMediaType
 from patronage.ids import hash_secret
 from patronage.oauth import pages
 from patronage.oauth import service as oauth
@@ -139,6 +139,14 @@ async def login(request: Request) -> Response:
         if not oauth.csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
             return pages.error_page("This form has expired or was not sent by this site. Start again.", 403)
         email = form.get("email", "")
+        limiter = request.app.state.rate_limiter
+        try:
+            if limiter is not None:
+                await limiter.check_sign_in(email)
+        except TooManyRequests as exc:
+            page = _login_page(request, client.name, req, error=exc.message + ".", email=email, status=429)
+            page.headers.update(exc.headers or {})
+            return page
         user = await oauth.check_password(session, email, form.get("password", ""))
         if user is None:
             return _login_page(request, client.name, req, error="Wrong email or password.", email=email, status=401)
