@@ -390,6 +390,24 @@ async def test_reauthorising_returns_the_same_token_unless_the_device_differs(
         assert sealed and all(s and first not in s and tablet not in s for s in sealed)
 
 
+async def test_concurrent_exchanges_for_one_grant_share_one_connection(client: httpx.AsyncClient, env: Env) -> None:
+    """An app that authorises twice at once (two tabs, a double click) still ends with one token."""
+    params = env.params("location[orders.read]", device_id=f"till-{secrets.token_hex(3)}")
+    codes = [await _code(client, env, params, location_id=env.location_id) for _ in range(6)]
+    responses = await asyncio.gather(*(_token(client, env, code) for code in codes))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    assert len({r.json()["access_token"] for r in responses}) == 1
+    async with env.db.session(write=False) as session:
+        live = await session.scalars(
+            select(Connection.id).where(
+                Connection.client_id == env.client_id,
+                Connection.device_id == params["device_id"],
+                Connection.revoked_at.is_(None),
+            )
+        )
+        assert len(live.all()) == 1
+
+
 async def test_a_revoked_connection_is_not_reused(client: httpx.AsyncClient, env: Env) -> None:
     params = env.params()
     first = (await _token(client, env, await _code(client, env, params, location_id=env.location_id))).json()

@@ -365,6 +365,9 @@ async def _connection_answer(
     settings: Settings | None,
 ) -> dict[str, Any]:
     """The live connection for the same grant and device answers its token again; otherwise a new one."""
+    # One client's exchanges take turns here (on SQLite every write does), so that two at once for the
+    # same grant cannot both find no connection and make two.
+    await session.execute(select(Client.id).where(Client.id == client.id).with_for_update())
     same = select(Connection).where(
         Connection.client_id == client.id,
         Connection.account_id == account.id,
