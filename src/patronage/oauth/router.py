@@ -131,7 +131,9 @@ async def login(request: Request) -> Response:
     if isinstance(form, HTMLResponse):
         return form
     req = AuthorizeRequest.from_params(form)
-    async with _db(request).session(write=True) as session:
+    # Only the new login is a write: the throttle and the password hash run outside a write transaction
+    # (on SQLite one holds the database's single write lock).
+    async with _db(request).session(write=False) as session:
         try:
             client = await oauth.check_client(session, req)
         except BadAuthorizeRequest as exc:
@@ -148,8 +150,9 @@ async def login(request: Request) -> Response:
             page.headers.update(exc.headers or {})
             return page
         user = await oauth.check_password(session, email, form.get("password", ""))
-        if user is None:
-            return _login_page(request, client.name, req, error="Wrong email or password.", email=email, status=401)
+    if user is None:
+        return _login_page(request, client.name, req, error="Wrong email or password.", email=email, status=401)
+    async with _db(request).session(write=True) as session:
         token = await oauth.open_login(session, user)
     response = _redirect(f"/oauth2/v1/authorize?{req.query()}", 303)
     _set_cookie(request, response, LOGIN_COOKIE, token, int(oauth.LOGIN_LIFETIME.total_seconds()))
