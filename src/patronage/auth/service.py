@@ -92,6 +92,17 @@ async def connect(
     )
     session.add(connection)
     await session.flush()
+    return token_answer(connection, token, account, location, customer_list)
+
+
+def token_answer(
+    connection: Connection,
+    token: str,
+    account: Account,
+    location: Location | None,
+    customer_list: CustomerList | None,
+) -> dict[str, Any]:
+    """What the OAuth token endpoint, and ``patronage admin connect``, answer for a connection."""
     return {
         "access_token": token,
         "token_type": "Bearer",

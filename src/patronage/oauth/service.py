@@ -387,7 +387,7 @@ async def _connection_answer(
         except sealing.SealError:
             token = None
         if token is not None and hash_secret(token) == existing.token_hash:
-            return _answer(existing, token, account, location, customer_list)
+            return auth.token_answer(existing, token, account, location, customer_list)
     answer = await auth.connect(
         session,
         client,
@@ -402,29 +402,6 @@ async def _connection_answer(
     connection.token_sealed = await sealing.seal(session, answer["access_token"], settings)
     await session.flush()
     return answer
-
-
-def _answer(
-    connection: Connection,
-    token: str,
-    account: Account,
-    location: Location | None,
-    customer_list: CustomerList | None,
-) -> dict[str, Any]:
-    return {
-        "access_token": token,
-        "token_type": "Bearer",
-        "connection_id": connection.id,
-        "scope": connection.scope,
-        "account_id": account.id,
-        "location_id": location.id if location else None,
-        "customer_list_id": customer_list.id if customer_list else None,
-        "catalog_id": None,
-        "account_name": account.name,
-        "location_name": location.name if location else None,
-        "customer_list_name": customer_list.name if customer_list else None,
-        "catalog_name": None,
-    }
 
 
 async def revoke(session: AsyncSession, client: Client, token: Any) -> None:
