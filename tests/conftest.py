@@ -31,6 +31,25 @@ from patronage.tenancy import service as tenancy
 tenancy._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 
 
+# What anonymising a customer nulls, spelled out from SPEC §7 (here, not imported from the code under test).
+ANONYMISED_FIELDS = [
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "company_name",
+    "phone",
+    "phone_access_code",
+    "address_1",
+    "address_2",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "delivery_notes",
+]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--db",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import Api, Tenant
+from conftest import ANONYMISED_FIELDS, Api, Tenant
 from patronage.tenancy import service as tenancy
 
 WRITE = "location[all_customer_lists.write]"
@@ -72,23 +72,6 @@ CUSTOMER_KEYS = [
     "last_order_date",
     "loyalty_cards",
     "custom_fields",
-]
-
-ANONYMISED_FIELDS = [
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "company_name",
-    "phone",
-    "phone_access_code",
-    "address_1",
-    "address_2",
-    "postal_code",
-    "latitude",
-    "longitude",
-    "delivery_notes",
 ]
 
 

@@ -4,27 +4,11 @@ inside orders, customer statistics, anonymisation, list deletion, and order_id o
 from datetime import datetime
 from decimal import Decimal
 
-from conftest import Api, Tenant
+from conftest import ANONYMISED_FIELDS, Api, Tenant
 from patronage.tenancy import service as tenancy
 
 LOCATION = "location[orders.write,all_customer_lists.write]"
 ACCOUNT = "account[orders.write,all_customer_lists.write]"
-ANONYMISED_FIELDS = [
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "company_name",
-    "phone",
-    "phone_access_code",
-    "address_1",
-    "address_2",
-    "postal_code",
-    "latitude",
-    "longitude",
-    "delivery_notes",
-]
 JIMMY = {
     "email": "jimmy.watson@dummy-mail.org",
     "first_name": "Jimmy",
