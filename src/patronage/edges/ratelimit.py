@@ -110,19 +110,30 @@ class RateLimiter:
             log.warning("rate_limits_not_enforced", reason=str(error))
             self._next_report = now + 60
 
+    async def _retry_after(self, checks: list[tuple[str, int, int]], now: float) -> int | None:
+        """Counts one hit on each ``(key, window length, limit)``: None while every count is within its
+        limit, else the seconds to the end of the longest exceeded window (earlier ones would just refuse again).
+        """
+        try:
+            counts = await self.counter.hit([(key, length + 5) for key, length, _ in checks])
+        except (resp.RedisUnavailable, resp.RedisError) as exc:
+            # Limits protect the service; they are not worth refusing every request while Redis is away.
+            self._report_unavailable(exc)
+            return None
+        over = [length for (_, length, limit), count in zip(checks, counts, strict=True) if count > limit]
+        if not over:
+            return None
+        length = max(over)
+        return max(1, int(length - now % length + 0.999))
+
     async def check_sign_in(self, email: str) -> None:
         """Counts one sign-in attempt for ``email``; raises 429 with Retry-After past the limit."""
         now = time.time()
         # The email is hashed: keys in Redis are visible to whoever can read it.
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
         key = f"rl:sign-in:{digest}:{int(now // SIGN_IN_WINDOW)}"
-        try:
-            (count,) = await self.counter.hit([(key, SIGN_IN_WINDOW + 5)])
-        except (resp.RedisUnavailable, resp.RedisError) as exc:
-            self._report_unavailable(exc)
-            return
-        if count > SIGN_IN_ATTEMPTS:
-            retry_after = max(1, int(SIGN_IN_WINDOW - now % SIGN_IN_WINDOW + 0.999))
+        retry_after = await self._retry_after([(key, SIGN_IN_WINDOW, SIGN_IN_ATTEMPTS)], now)
+        if retry_after is not None:
             raise TooManyRequests(
                 f"Too many sign-in attempts: retry in {retry_after // 60 + 1} min",
                 headers={"Retry-After": str(retry_after)},
@@ -139,17 +150,8 @@ class RateLimiter:
         ]
         if heavy:
             checks.append((f"rl:{{{connection_id}}}:heavy:{int(now // 60)}", 60, limits.heavy_per_minute))
-        try:
-            counts = await self.counter.hit([(key, length + 5) for key, length, _ in checks])
-        except (resp.RedisUnavailable, resp.RedisError) as exc:
-            # Limits protect the service; they are not worth refusing every request while Redis is away.
-            self._report_unavailable(exc)
-            return
-        over = [length for (_, length, limit), count in zip(checks, counts, strict=True) if count > limit]
-        if over:
-            # Wait for the end of the longest exceeded window: earlier ones would just refuse again.
-            length = max(over)
-            retry_after = max(1, int(length - now % length + 0.999))
+        retry_after = await self._retry_after(checks, now)
+        if retry_after is not None:
             raise TooManyRequests(
                 f"Rate limit exceeded: retry in {retry_after} s", headers={"Retry-After": str(retry_after)}
             )
