@@ -109,7 +109,7 @@ def to_plain_json(value: Any) -> Any:
     return value
 
 
-def openapi_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting a JSON body read by hand (through :func:`json_object`).
 
     Pydantic puts nested models under the schema's own ``$defs``; a ``#/$defs/...`` reference is not valid
@@ -128,4 +128,4 @@ def openapi_body(model: type[BaseModel], *, required: bool = True) -> dict[str, 
             return [inline(item) for item in node]
         return node
 
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": inline(schema)}}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
