@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from conftest import Api, Tenant
 from patronage import seed
-from patronage.customers.schemas import READ_ONLY, CustomerIn
+from patronage.customers.schemas import READ_ONLY, CustomerCreate
 from patronage.settings import Settings
 
 COUNT = 300
@@ -85,7 +85,7 @@ async def test_seeded_customers_are_listed_with_valid_fields(seeded: tuple[Api, 
         # What a client reads back, it may send: every writable field passes the API's own validation
         # (E.164 phones libphonenumber finds possible, emails, ISO countries, canonical coordinates...).
         writable = {key: value for key, value in customer.items() if key not in READ_ONLY}
-        parsed = CustomerIn.model_validate(writable)
+        parsed = CustomerCreate.model_validate(writable)
         assert {key: getattr(parsed, key) for key in ("email", "phone", "country", "latitude", "longitude")} == {
             key: customer[key] for key in ("email", "phone", "country", "latitude", "longitude")
         }

@@ -1,13 +1,13 @@
 """Request bodies: JSON objects only, numbers kept exact (SPEC §1, §5)."""
 
 import json
-from decimal import Decimal
-from typing import Any, TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 from starlette.requests import Request
 
-from patronage.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from patronage.errors import BadRequest, UnsupportedMediaType, ValidationFailed, validation_failed
 
 # Deeper bodies are refused before any recursive code walks them (the contract's resources nest a few levels).
 MAX_DEPTH = 64
@@ -79,23 +79,58 @@ def _nul_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def validation_errors(exc: ValidationError) -> ValidationFailed:
-    errors = []
-    for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "body"
-        message = "is not a known field" if error["type"] == "extra_forbidden" else error["msg"]
-        errors.append({"field": field, "message": message})
-    return ValidationFailed(errors)
+class BodyModel(BaseModel):
+    """A request body. Unknown fields are refused. ``read_only`` fields are computed by the server: on a
+    create (``echo_read_only`` false) sending one is a 422; on an update it may be echoed with its current
+    value, which the service checks with :meth:`check_echoed` once it has the resource."""
+
+    model_config = ConfigDict(extra="forbid")
+    read_only: ClassVar[tuple[str, ...]] = ()
+    echo_read_only: ClassVar[bool] = False
+    _echoed: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def check_echoed(self, current: dict[str, Any]) -> None:
+        """``current`` is the resource as rendered: an echoed read-only field must hold its value."""
+        errors = [
+            {"field": name, "message": "is read-only and cannot be changed"}
+            for name, value in self._echoed.items()
+            if not same_value(value, current.get(name))
+        ]
+        if errors:
+            raise ValidationFailed(errors)
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def parse_model(model: type[M], data: dict[str, Any]) -> M:
+    """``data`` validated as ``model``; read-only fields of a :class:`BodyModel` set aside first."""
+    read_only = getattr(model, "read_only", ())
+    sent = [name for name in read_only if name in data]
+    if sent and not getattr(model, "echo_read_only", False):
+        raise ValidationFailed([{"field": name, "message": "is read-only"} for name in sent])
     try:
-        return model.model_validate(data)
+        fields = model.model_validate({key: value for key, value in data.items() if key not in sent})
     except ValidationError as exc:
-        raise validation_errors(exc) from None
+        raise validation_failed(exc.errors(include_url=False)) from None
+    if sent:
+        fields._echoed = {name: data[name] for name in sent}
+    return fields
+
+
+def same_value(sent: Any, current: Any) -> bool:
+    """Whether an echoed value is the current one. In Python 0 == False: a boolean only matches a boolean."""
+    if isinstance(sent, bool) or isinstance(current, bool):
+        return type(sent) is type(current) and sent == current
+    if sent == current:
+        return True
+    # Decimal-valued fields are rendered as strings but may be echoed as JSON numbers.
+    if not isinstance(current, str) or not isinstance(sent, int | Decimal | str):
+        return False
+    try:
+        return Decimal(str(sent)) == Decimal(current.split(" ")[0])
+    except InvalidOperation:
+        return False
 
 
 def to_plain_json(value: Any) -> Any:
@@ -107,25 +142,3 @@ def to_plain_json(value: Any) -> Any:
     if isinstance(value, list):
         return [to_plain_json(item) for item in value]
     return value
-
-
-def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting a JSON body read by hand (through :func:`json_object`).
-
-    Pydantic puts nested models under the schema's own ``$defs``; a ``#/$defs/...`` reference is not valid
-    inside an OpenAPI document, so they are inlined (the contract's bodies are not recursive).
-    """
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}

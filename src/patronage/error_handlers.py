@@ -1,14 +1,14 @@
 """The handlers that render every failure as the contract's error JSON (SPEC §2)."""
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from patronage.errors import AppError, MethodNotAllowed, RoutingError, ValidationFailed
+from patronage.errors import AppError, MethodNotAllowed, RoutingError, validation_failed
+from patronage.idempotency import Replayed
 
 log = logging.getLogger("patronage.errors")
 
@@ -17,24 +17,18 @@ def error_response(error: AppError, headers: dict[str, str] | None = None) -> JS
     return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
-def _loc_to_field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "request"
-
-
-def request_validation_errors(exc: RequestValidationError) -> ValidationFailed:
-    errors = [{"field": _loc_to_field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
-    return ValidationFailed(errors)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
         return error_response(exc, headers=exc.headers)
 
+    @app.exception_handler(Replayed)
+    async def replayed(_: Request, exc: Replayed) -> JSONResponse:
+        return exc.response
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(request_validation_errors(exc))
+        return error_response(validation_failed(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

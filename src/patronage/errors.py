@@ -93,3 +93,20 @@ class ValidationFailed(AppError):
 
 def field_error(field: str, message: str) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": message}])
+
+
+# Where pydantic says an error is ("body", "query" and "path" are FastAPI's prefixes, not field names).
+_LOCATIONS = ("body", "query", "path", "header")
+
+
+def validation_failed(errors: list[Any]) -> ValidationFailed:
+    """Pydantic's (or FastAPI's) validation errors as the contract's: one ``{field, message}`` each."""
+    rendered = []
+    for error in errors:
+        loc = list(error["loc"])
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        field = ".".join(str(part) for part in loc) or "body"
+        message = "is not a known field" if error["type"] == "extra_forbidden" else error["msg"]
+        rendered.append({"field": field, "message": message})
+    return ValidationFailed(rendered)

@@ -1,26 +1,29 @@
 """Idempotency keys for POST (SPEC §7): a write is performed once per connection and key for 24 h.
 
-The key is reserved by inserting its row at the start of the write transaction, and the response is
-stored in that row before commit: the key, the write and the stored response commit together or not at
-all. A concurrent request with the same key blocks on the row (PostgreSQL's unique index; SQLite's
-single writer) and then replays the stored response.
+A route takes ``idempotency: Idempotent`` and answers through ``idempotency.respond(result)``. The key is
+reserved by inserting its row in the write transaction, and the response is stored in that row before
+commit: the key, the write and the stored response commit together or not at all. A concurrent request
+with the same key waits on the row (PostgreSQL's unique index; SQLite's single writer), then replays the
+stored response.
 """
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Integer, String, Text, delete
-from sqlalchemy.exc import IntegrityError
+from fastapi import Depends
+from sqlalchemy import DateTime, Integer, String, Text, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from patronage.auth.principal import Principal, get_db
+from patronage.bodies import json_object
 from patronage.db import Base, utcnow
+from patronage.deps import Caller, WriteSession
 from patronage.errors import field_error
 
 HEADER = "Idempotency-Key"
@@ -39,59 +42,69 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
-Work = Callable[[AsyncSession], Awaitable[Any]]
-
-
 def fingerprint(request: Request, data: dict[str, Any]) -> str:
     """The request a key stands for: method, path and the body's JSON value (whitespace aside)."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
 
 
-class _KeyTaken(Exception):
-    pass
+class Replayed(Exception):  # noqa: N818 - not an error: the answer to a retried request
+    """Raised by the dependency when the key was used before: its handler sends the stored response."""
+
+    def __init__(self, response: JSONResponse):
+        super().__init__("replayed")
+        self.response = response
 
 
-async def run_write(
-    request: Request, principal: Principal, data: dict[str, Any], work: Work, *, status_code: int = 200
-) -> JSONResponse:
-    """Runs ``work(session)`` in one write transaction and renders its result as JSON.
+class Idempotency:
+    """The request's key, reserved in the write transaction; :meth:`respond` stores the answer with the write."""
 
-    With an ``Idempotency-Key`` header, a retry of the same request replays the first response.
-    """
-    db = get_db(request)
+    def __init__(self, row: IdempotencyKey | None):
+        self.row = row
+
+    def respond(self, result: Any, status_code: int = 200) -> JSONResponse:
+        if self.row is not None:
+            self.row.status_code = status_code
+            self.row.body = json.dumps(result, separators=(",", ":"))
+        return JSONResponse(result, status_code=status_code)
+
+
+async def idempotency(request: Request, principal: Caller, session: WriteSession) -> Idempotency:
     key = request.headers.get(HEADER)
     if key is None:
-        async with db.session(write=True) as session:
-            result = await work(session)
-        return JSONResponse(result, status_code=status_code)
+        return Idempotency(None)
     if not key or len(key) > MAX_KEY_LENGTH:
         raise field_error(HEADER, f"must be 1 to {MAX_KEY_LENGTH} characters")
-    print_ = fingerprint(request, data)
-    for _ in range(3):
-        try:
-            async with db.session(write=True) as session:
-                stored = await _lookup(session, principal.connection_id, key)
-                if stored is not None:
-                    return _replay(stored, print_)
-                row = await _reserve(session, principal.connection_id, key, print_)
-                result = await work(session)
-                await _store(session, row, status_code, result)
-            return JSONResponse(result, status_code=status_code)
-        except _KeyTaken:
-            continue  # a concurrent request with this key committed first: replay it
-    raise field_error(HEADER, "is being used by a concurrent request; retry later")
+    print_ = fingerprint(request, await json_object(request))
+    stored = await _lookup(session, principal.connection_id, key)
+    if stored is None:
+        row = await _reserve(session, principal.connection_id, key, print_)
+        if row is not None:
+            return Idempotency(row)
+        # A concurrent request with this key committed while we waited on its row: replay it.
+        stored = await _lookup(session, principal.connection_id, key)
+        if stored is None:
+            raise field_error(HEADER, "is being used by a concurrent request; retry later")
+    raise Replayed(_replay(stored, print_))
+
+
+Idempotent = Annotated[Idempotency, Depends(idempotency)]
 
 
 async def _lookup(session: AsyncSession, connection_id: str, key: str) -> IdempotencyKey | None:
-    row = await session.get(IdempotencyKey, (connection_id, key))
+    row = (
+        await session.execute(
+            select(IdempotencyKey)
+            .where(IdempotencyKey.connection_id == connection_id, IdempotencyKey.key == key)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
     if row is None:
         return None
     if row.created_at < utcnow() - TTL or row.status_code is None:
         await session.execute(
             delete(IdempotencyKey).where(IdempotencyKey.connection_id == connection_id, IdempotencyKey.key == key)
         )
-        await session.flush()
         session.expunge(row)
         return None
     return row
@@ -105,20 +118,15 @@ def _replay(stored: IdempotencyKey, print_: str) -> JSONResponse:
     return response
 
 
-async def _reserve(session: AsyncSession, connection_id: str, key: str, print_: str) -> IdempotencyKey:
-    row = IdempotencyKey(connection_id=connection_id, key=key, fingerprint=print_, created_at=utcnow())
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise _KeyTaken() from None
-    return row
-
-
-async def _store(session: AsyncSession, row: IdempotencyKey, status_code: int, result: Any) -> None:
-    row.status_code = status_code
-    row.body = json.dumps(result, separators=(",", ":"))
-    await session.flush()
+async def _reserve(session: AsyncSession, connection_id: str, key: str, print_: str) -> IdempotencyKey | None:
+    """The key's row, inserted now; None when another transaction took it first (PostgreSQL waits for that
+    one to end; SQLite's single writer never gets here)."""
+    values = {"connection_id": connection_id, "key": key, "fingerprint": print_, "created_at": utcnow()}
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(insert(IdempotencyKey).values(**values).on_conflict_do_nothing())
+    if not result.rowcount:
+        return None
+    return await session.get(IdempotencyKey, (connection_id, key))
 
 
 async def purge_expired(session: AsyncSession) -> int:

@@ -3,6 +3,8 @@
 import time
 from dataclasses import dataclass
 
+from fastapi import Depends
+from fastapi.security import APIKeyHeader
 from sqlalchemy import select
 from starlette.requests import Request
 
@@ -121,14 +123,18 @@ def principal_of(connection: Connection, client_name: str) -> Principal:
     )
 
 
-async def current_principal(request: Request) -> Principal:
+# Declared as a security scheme, so that the OpenAPI document says how every API route authenticates.
+access_token_header = APIKeyHeader(
+    name="X-Access-Token", scheme_name="AccessToken", description="A connection's access token", auto_error=False
+)
+
+
+async def current_principal(request: Request, token: str | None = Depends(access_token_header)) -> Principal:
     """FastAPI dependency: every API route requires a valid access token."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await authenticate(
-        get_db(request), request.headers.get("x-access-token"), getattr(request.app.state, "principal_cache", None)
-    )
+    principal = await authenticate(get_db(request), token, getattr(request.app.state, "principal_cache", None))
     request.state.principal = principal
     limiter = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:

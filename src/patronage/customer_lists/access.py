@@ -1,10 +1,14 @@
 """Which customer lists a connection sees and may change (SPEC §6)."""
 
+from typing import Annotated
+
+from fastapi import Depends
 from sqlalchemy import and_, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal
 from patronage.customer_lists.models import CustomerList
+from patronage.deps import Caller, ReadSession, WriteSession
 from patronage.errors import Forbidden, NotFound
 from patronage.tenancy.service import plausible_id
 
@@ -83,3 +87,19 @@ async def visible_list(
     if write and not may_write_in(principal, customer_list):
         raise Forbidden("This connection may not write in this customer list")
     return customer_list
+
+
+# What a route under /customer_lists/{customer_list_id} declares it needs: the list, seen by the caller
+# (404 otherwise), loaded in the request's read or write transaction.
+
+
+async def _readable_list(customer_list_id: str, principal: Caller, session: ReadSession) -> CustomerList:
+    return await visible_list(session, principal, customer_list_id)
+
+
+async def _writable_list(customer_list_id: str, principal: Caller, session: WriteSession) -> CustomerList:
+    return await visible_list(session, principal, customer_list_id, write=True)
+
+
+ReadableList = Annotated[CustomerList, Depends(_readable_list)]
+WritableList = Annotated[CustomerList, Depends(_writable_list)]

@@ -1,17 +1,14 @@
-from typing import Any
+from fastapi import Depends, Query
 
-from fastapi import APIRouter, Depends, Query, Request
-
-from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object, openapi_body
+from patronage.customer_lists.access import ReadableList, WritableList
 from patronage.customers import service
-from patronage.customers.schemas import CustomerIn
-from patronage.idempotency import run_write
+from patronage.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, NoFields
+from patronage.deps import Body, Caller, ReadSession, WriteSession
+from patronage.idempotency import Idempotent
 from patronage.pagination import PageRequest, page_request, page_response
+from patronage.routing import ApiRouter
 
-router = APIRouter(prefix="/v1/customer_lists/{customer_list_id}/customers", tags=["customers"])
-
-CUSTOMER_BODY = openapi_body(CustomerIn)
+router = ApiRouter(prefix="/v1/customer_lists/{customer_list_id}/customers", tags=["customers"])
 
 
 def filters(
@@ -22,63 +19,53 @@ def filters(
     return service.Filters(email=email, phone=phone, private_ref=private_ref)
 
 
-@router.get("", summary="List customers")
+@router.get("", summary="List customers", response_model=list[CustomerOut])
 async def index(
-    customer_list_id: str,
-    request: Request,
+    customer_list: ReadableList,
+    session: ReadSession,
+    principal: Caller,
     page: PageRequest = Depends(page_request),
     search: service.Filters = Depends(filters),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        result = await service.index(session, principal, customer_list_id, search, page)
+):
+    result = await service.index(session, principal, customer_list, search, page)
     return page_response(result.items, result.next_cursor)
 
 
-@router.get("/{customer_id}", summary="Retrieve a customer")
-async def retrieve(
-    customer_list_id: str,
-    customer_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        return await service.retrieve(session, principal, customer_list_id, customer_id)
+@router.get("/{customer_id}", summary="Retrieve a customer", response_model=CustomerOut)
+async def retrieve(customer_id: str, customer_list: ReadableList, session: ReadSession, principal: Caller):
+    return await service.retrieve(session, principal, customer_list, customer_id)
 
 
-@router.post("", status_code=201, summary="Create a customer", openapi_extra=CUSTOMER_BODY)
-async def create(customer_list_id: str, request: Request, principal: Principal = Depends(current_principal)) -> Any:
-    data = await json_object(request)
-    return await run_write(
-        request,
-        principal,
-        data,
-        lambda session: service.create(session, principal, customer_list_id, data),
-        status_code=201,
-    )
+@router.post("", status_code=201, summary="Create a customer", response_model=CustomerOut)
+async def create(
+    fields: Body[CustomerCreate],
+    idempotency: Idempotent,
+    customer_list: WritableList,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await service.create(session, principal, customer_list, fields), 201)
 
 
-@router.patch("/{customer_id}", summary="Update a customer", openapi_extra=CUSTOMER_BODY)
-@router.put("/{customer_id}", summary="Update a customer (alias of PATCH)", openapi_extra=CUSTOMER_BODY)
+@router.patch("/{customer_id}", summary="Update a customer", response_model=CustomerOut)
+@router.put("/{customer_id}", summary="Update a customer (alias of PATCH)", response_model=CustomerOut)
 async def update(
-    customer_list_id: str,
     customer_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    data = await json_object(request)
-    async with get_db(request).session(write=True) as session:
-        return await service.update(session, principal, customer_list_id, customer_id, data)
+    fields: Body[CustomerUpdate],
+    customer_list: WritableList,
+    session: WriteSession,
+    principal: Caller,
+):
+    return await service.update(session, principal, customer_list, customer_id, fields)
 
 
-@router.post("/{customer_id}/anonymise", summary="Anonymise a customer")
+@router.post("/{customer_id}/anonymise", summary="Anonymise a customer", response_model=CustomerOut)
 async def anonymise(
-    customer_list_id: str,
     customer_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    data = await json_object(request)  # no fields; read so that a body is still checked and fingerprinted
-    return await run_write(
-        request, principal, data, lambda session: service.anonymise(session, principal, customer_list_id, customer_id)
-    )
+    _: Body[NoFields],
+    idempotency: Idempotent,
+    customer_list: WritableList,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await service.anonymise(session, principal, customer_list, customer_id))

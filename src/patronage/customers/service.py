@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage import custom_fields
 from patronage.auth.principal import Principal
-from patronage.bodies import parse_model
 from patronage.customer_lists import access
+from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
 from patronage.customers.models import Customer, CustomerPrivateRef
-from patronage.customers.schemas import ANONYMISED_FIELDS, READ_ONLY, CustomerIn
+from patronage.customers.schemas import ANONYMISED_FIELDS, CustomerCreate, CustomerFields, CustomerUpdate
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
 from patronage.events import service as events
@@ -22,7 +22,6 @@ from patronage.ids import new_id
 from patronage.loyalty import service as loyalty
 from patronage.orders import service as orders
 from patronage.pagination import Page, PageRequest, cut_page, keyset
-from patronage.readonly import strip_read_only
 
 PRIVATE_REF_TAKEN = "is already used by another customer of this list"
 
@@ -149,9 +148,8 @@ async def _load(
 
 
 async def retrieve(
-    session: AsyncSession, principal: Principal, customer_list_id: str, customer_id: str
+    session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
 ) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id)
     customer = await _load(session, customer_list.id, customer_id)
     context = await context_of(session, customer_list)
     return await _render_one(
@@ -160,9 +158,8 @@ async def retrieve(
 
 
 async def index(
-    session: AsyncSession, principal: Principal, customer_list_id: str, filters: Filters, page: PageRequest
+    session: AsyncSession, principal: Principal, customer_list: CustomerList, filters: Filters, page: PageRequest
 ) -> Page:
-    customer_list = await access.visible_list(session, principal, customer_list_id)
     context = await context_of(session, customer_list)
     own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == principal.client_id)
     stmt = select(Customer, CustomerPrivateRef.ref).where(Customer.customer_list_id == customer_list.id)
@@ -227,7 +224,7 @@ async def _flush(session: AsyncSession) -> None:
         raise field_error("private_ref", PRIVATE_REF_TAKEN) from None
 
 
-def _apply(customer: Customer, fields: CustomerIn) -> None:
+def _apply(customer: Customer, fields: CustomerFields) -> None:
     for name in fields.model_fields_set - {"private_ref", "custom_fields"}:
         if customer.anonymised and name in ANONYMISED_FIELDS:
             continue  # anonymisation is irreversible: silently ignored (seed §2.5)
@@ -238,10 +235,8 @@ def _apply(customer: Customer, fields: CustomerIn) -> None:
 
 
 async def create(
-    session: AsyncSession, principal: Principal, customer_list_id: str, data: dict[str, Any]
+    session: AsyncSession, principal: Principal, customer_list: CustomerList, fields: CustomerCreate
 ) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
-    fields = parse_model(CustomerIn, strip_read_only(data, READ_ONLY, None))
     now = utcnow()
     customer = Customer(
         id=new_id(),
@@ -270,14 +265,12 @@ async def create(
 
 
 async def update(
-    session: AsyncSession, principal: Principal, customer_list_id: str, customer_id: str, data: dict[str, Any]
+    session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str, fields: CustomerUpdate
 ) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
     customer = await _load(session, customer_list.id, customer_id, for_update=True)
     context = await context_of(session, customer_list)
     private_ref = await _private_ref_of(session, customer.id, principal.client_id)
-    current = await _render_one(session, customer, context, private_ref)
-    fields = parse_model(CustomerIn, strip_read_only(data, READ_ONLY, current))
+    fields.check_echoed(await _render_one(session, customer, context, private_ref))
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "update", customer_list, render)
     _apply(customer, fields)
@@ -295,10 +288,9 @@ async def update(
 
 
 async def anonymise(
-    session: AsyncSession, principal: Principal, customer_list_id: str, customer_id: str
+    session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
 ) -> dict[str, Any]:
     """Irreversibly nulls the personal fields; a second call is a no-op success."""
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
     customer = await _load(session, customer_list.id, customer_id, for_update=True)
     context = await context_of(session, customer_list)
     if not customer.anonymised:

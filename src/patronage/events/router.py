@@ -3,10 +3,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patronage._transition import openapi_body, run_write
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object, openapi_body
+from patronage.bodies import json_object
 from patronage.events import callbacks, service
-from patronage.idempotency import run_write
 from patronage.pagination import PageRequest, page_request, page_response
 
 router = APIRouter(prefix="/v1/callback", tags=["callbacks"])

@@ -2,9 +2,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from patronage._transition import openapi_body, run_write
 from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object, openapi_body
-from patronage.idempotency import run_write
+from patronage.bodies import json_object
 from patronage.loyalty import service
 from patronage.loyalty.schemas import CardCreate, CardUpdate, OperationCreate
 from patronage.pagination import PageRequest, page_request, page_response

@@ -105,12 +105,33 @@ async def _check_ref_free(session: AsyncSession, customer_id: str, ref: str | No
         raise field_error("ref", NULL_REF_TAKEN if ref is None else REF_TAKEN)
 
 
-async def _flush_card(session: AsyncSession, ref: str | None) -> None:
+async def _flush_card(session: AsyncSession, ref: str | None, field: str = "ref") -> None:
     try:
         await session.flush()
     except IntegrityError:
         # A concurrent request took the same ref for this customer between our check and our insert.
-        raise field_error("ref", NULL_REF_TAKEN if ref is None else REF_TAKEN) from None
+        raise field_error(field, NULL_REF_TAKEN if ref is None else REF_TAKEN) from None
+
+
+async def add_card(
+    session: AsyncSession, customer: Customer | Any, name: str | None, ref: str | None, *, ref_field: str = "ref"
+) -> LoyaltyCard:
+    """The one place a card is made (the card route, an order's loyalty operations). ``customer`` is the
+    row, locked by the caller; a ref taken meanwhile by a concurrent request is a 422 on ``ref_field``."""
+    card = LoyaltyCard(
+        id=new_id(),
+        account_id=customer.account_id,
+        customer_list_id=customer.customer_list_id,
+        customer_id=customer.id,
+        name=name,
+        ref=ref,
+        balance_micro=0,
+        operation_count=0,
+        created_at=utcnow(),
+    )
+    session.add(card)
+    await _flush_card(session, ref, ref_field)
+    return card
 
 
 async def retrieve_card(
@@ -153,28 +174,17 @@ async def create_card(
 ) -> dict[str, Any]:
     customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
     fields = parse_model(CardCreate, strip_read_only(data, CARD_READ_ONLY_ON_CREATE, None))
-    customer = await session.scalar(
-        select(Customer.id)
-        .where(Customer.id == fields.customer_id, Customer.customer_list_id == customer_list.id)
-        .with_for_update()
-    )
+    customer = (
+        await session.execute(
+            select(Customer.id, Customer.account_id, Customer.customer_list_id)
+            .where(Customer.id == fields.customer_id, Customer.customer_list_id == customer_list.id)
+            .with_for_update()
+        )
+    ).first()
     if customer is None:
         raise field_error("customer_id", "is not a customer of this customer list")
     await _check_ref_free(session, fields.customer_id, fields.ref, None)
-    card = LoyaltyCard(
-        id=new_id(),
-        account_id=customer_list.account_id,
-        customer_list_id=customer_list.id,
-        customer_id=fields.customer_id,
-        name=fields.name,
-        ref=fields.ref,
-        balance_micro=0,
-        operation_count=0,
-        created_at=utcnow(),
-    )
-    session.add(card)
-    await _flush_card(session, card.ref)
-    return render_card(card)
+    return render_card(await add_card(session, customer, fields.name, fields.ref))
 
 
 async def update_card(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictStr, ValidationInfo, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
-from patronage.customers.schemas import CustomerIn
+from patronage.customers.schemas import CustomerFields
 from patronage.formats import currency_exponent, zone
 from patronage.loyalty.schemas import Delta
 from patronage.validators import Str255, Str1000, exact_decimal
@@ -216,7 +216,7 @@ GuestCustomerIn = create_model(
     __config__=ConfigDict(extra="forbid"),
     **{
         name: (field.annotation, field)
-        for name, field in CustomerIn.model_fields.items()
+        for name, field in CustomerFields.model_fields.items()
         if name not in ("private_ref", "custom_fields")
     },
 )

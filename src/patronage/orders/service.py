@@ -13,12 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, case, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage import custom_fields
 from patronage.auth.principal import Principal
-from patronage.bodies import validation_errors
 from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
@@ -26,7 +24,7 @@ from patronage.customers import service as customers
 from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.customers.schemas import ANONYMISED_FIELDS
 from patronage.db import utcnow
-from patronage.errors import Forbidden, NotFound, ValidationFailed, field_error
+from patronage.errors import Forbidden, NotFound, ValidationFailed, field_error, validation_failed
 from patronage.events import service as events
 from patronage.formats import render_decimal, render_money, render_time
 from patronage.ids import new_id
@@ -178,7 +176,7 @@ def _parse(model: type[BaseModel], data: dict[str, Any], location: Location) -> 
     try:
         return model.model_validate(data, context={"currency": location.currency, "timezone": location.timezone})
     except ValidationError as exc:
-        raise validation_errors(exc) from None
+        raise validation_failed(exc.errors(include_url=False)) from None
 
 
 def _prefixed(error: ValidationFailed, prefix: str) -> ValidationFailed:
@@ -390,25 +388,11 @@ async def _card_for(
     ref_matches = LoyaltyCard.ref.is_(None) if operation.ref is None else LoyaltyCard.ref == operation.ref
     card = await session.scalar(select(LoyaltyCard).where(LoyaltyCard.customer_id == customer.id, ref_matches))
     if card is None:
-        card = LoyaltyCard(
-            id=new_id(),
-            account_id=customer.account_id,
-            customer_list_id=customer.customer_list_id,
-            customer_id=customer.id,
-            name=operation.name,
-            ref=operation.ref,
-            balance_micro=0,
-            operation_count=0,
-            created_at=utcnow(),
+        return await loyalty.add_card(
+            session, customer, operation.name, operation.ref, ref_field=f"loyalty_operations.{index}.ref"
         )
-        session.add(card)
-    elif operation.name is not None and card.name != operation.name:
+    if operation.name is not None and card.name != operation.name:
         card.name = operation.name
-    try:
-        await session.flush()
-    except IntegrityError:
-        # A concurrent card update took this ref between our lookup and our insert.
-        raise field_error(f"loyalty_operations.{index}.ref", loyalty.REF_TAKEN) from None
     return card
 
 

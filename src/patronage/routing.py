@@ -1,0 +1,148 @@
+"""How every API route is declared: ``ApiRouter`` documents a route from what it depends on.
+
+A route's body (:class:`patronage.deps.Body`), its caller, its path and query parameters and its paging tell
+which request body and which error answers (the contract's error JSON) it has; nobody writes them by hand.
+What a route returns is sent as JSON as it is: its ``response_model`` documents the shape and is not
+validated again on every request.
+"""
+
+import functools
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.responses import JSONResponse, Response
+
+from patronage.auth.principal import current_principal
+from patronage.pagination import page_request
+
+ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing, invalid or revoked access token",
+    403: "The connection's access level or scope does not allow this",
+    404: "Not found (or not visible to this connection)",
+    413: "The body is over 1 MiB",
+    415: "The body is not JSON",
+    422: "A field, a query parameter or a header is not valid",
+    429: "Rate limit exceeded (Retry-After says for how long)",
+}
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Error(BaseModel):
+    """The contract's error JSON (SPEC §2)."""
+
+    message: str
+    error_type: str
+    errors: list[FieldError] | None = None
+
+
+def _walk(dependant: Dependant) -> list[Dependant]:
+    found, stack = [], [dependant]
+    while stack:
+        item = stack.pop()
+        found.append(item)
+        stack.extend(item.dependencies)
+    return found
+
+
+def _inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic's ``#/$defs/...`` references are not valid inside an OpenAPI document: inline them
+    (the contract's bodies are not recursive)."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)
+
+
+def _as_json(endpoint: Any, status_code: int | None) -> Any:
+    @functools.wraps(endpoint)
+    async def respond(*args: Any, **kwargs: Any) -> Response:
+        result = await endpoint(*args, **kwargs)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result, status_code=status_code or 200)
+
+    return respond
+
+
+class ApiRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        super().__init__(path, _as_json(endpoint, kwargs.get("status_code")), **kwargs)
+        dependants = _walk(self.dependant)
+        calls = {item.call for item in dependants}
+        body_model = next((item.call.body_model for item in dependants if hasattr(item.call, "body_model")), None)
+        statuses: set[int] = set()
+        if current_principal in calls:
+            statuses |= {401, 403, 429}
+        if any(item.path_params for item in dependants):
+            statuses.add(404)
+        if any(item.query_params for item in dependants):
+            statuses.add(422)
+        if body_model is not None:
+            statuses |= {400, 413, 415, 422}
+            schema = _inline_defs(body_model.model_json_schema())
+            self.openapi_extra = {
+                "requestBody": {"required": False, "content": {"application/json": {"schema": schema}}},
+                **(self.openapi_extra or {}),
+            }
+        for status in sorted(statuses):
+            self.responses.setdefault(
+                status,
+                {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+            )
+        if page_request in calls:
+            success = self.responses.setdefault(self.status_code or 200, {})
+            success.setdefault("headers", {})["X-Cursor-Next"] = {
+                "description": "The cursor of the next page; absent on the last page",
+                "schema": {"type": "string"},
+            }
+
+
+class ApiRouter(APIRouter):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(route_class=ApiRoute, **kwargs)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The document once, with the error schema and the two ways to authenticate."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = document.setdefault("components", {})
+            components.setdefault("schemas", {})["Error"] = _inline_defs(Error.model_json_schema())
+            # Tokens come from HubRise's OAuth 2.0 flow (SPEC §10) and are sent in X-Access-Token.
+            components.setdefault("securitySchemes", {})["OAuth2"] = {
+                "type": "oauth2",
+                "description": "Obtains the access token sent in X-Access-Token",
+                "flows": {
+                    "authorizationCode": {
+                        "authorizationUrl": "/oauth2/v1/authorize",
+                        "tokenUrl": "/oauth2/v1/token",
+                        "scopes": {},
+                    }
+                },
+            }
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
