@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import phonenumbers
 import pycountry
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from patronage.formats import render_decimal
@@ -68,17 +68,51 @@ def _past_date(value: str) -> date:
     return parsed
 
 
+# SPEC §5's syntax for a decimal string: an optional sign, ASCII digits, one optional decimal point. Python's
+# Decimal() alone would also take "1_000", " 5 ", Arabic-Indic digits, "NaN" and "Infinity".
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
 def exact_decimal(value: Any) -> Decimal:
     """A JSON number (already a Decimal or int) or a decimal string; never a bool, NaN or infinity."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise _fail("must be a decimal number")
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        raise _fail("must be a decimal number (digits, an optional sign and decimal point)")
     try:
-        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+        number = Decimal(value)
     except (InvalidOperation, ValueError):
         raise _fail("must be a decimal number") from None
     if not number.is_finite():
         raise _fail("must be a finite decimal number")
     return number
+
+
+# Loyalty points (seed §3-4): at most 6 decimal places, and |points| < 10**12 so that 10**18 micro-points fit
+# a signed 64-bit integer. One type for card operations and an order's points.
+POINTS_DECIMALS = 6
+MAX_POINTS = 10**12
+
+
+def _points(value: Any) -> Decimal:
+    number = exact_decimal(value)
+    if abs(number) >= MAX_POINTS:
+        raise _fail(f"must be smaller than {MAX_POINTS} in absolute value")
+    if number != number.quantize(Decimal(1).scaleb(-POINTS_DECIMALS)):
+        raise _fail(f"must have at most {POINTS_DECIMALS} decimal places")
+    return number
+
+
+def _delta(value: Any) -> Decimal:
+    number = _points(value)
+    if number == 0:
+        raise _fail("must not be zero")
+    return number
+
+
+_POINTS_SCHEMA = {"type": "string", "pattern": r"^[+-]?[0-9]*\.?[0-9]+$", "examples": ["4.2"]}
+Points = Annotated[Decimal, BeforeValidator(_points), WithJsonSchema(_POINTS_SCHEMA)]
+Delta = Annotated[Decimal, BeforeValidator(_delta), WithJsonSchema(_POINTS_SCHEMA)]
 
 
 _MAX_COORDINATE_DECIMALS = 28

@@ -22,7 +22,6 @@ from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation
 from patronage.loyalty.schemas import (
     CARD_READ_ONLY,
     CARD_READ_ONLY_ON_CREATE,
-    MAX_POINTS,
     OPERATION_READ_ONLY,
     CardCreate,
     CardUpdate,
@@ -31,6 +30,7 @@ from patronage.loyalty.schemas import (
 from patronage.orders.models import Order
 from patronage.pagination import Page, PageRequest, cut_page, keyset, keyset_on
 from patronage.readonly import strip_read_only
+from patronage.validators import MAX_POINTS
 
 REF_TAKEN = "is already used by another loyalty card of this customer"
 NULL_REF_TAKEN = "can't be null: this customer already has a loyalty card without ref"

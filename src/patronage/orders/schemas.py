@@ -15,8 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from patronage.customers.schemas import CustomerFields
 from patronage.formats import currency_exponent, zone
-from patronage.loyalty.schemas import Delta
-from patronage.validators import Str255, Str1000, exact_decimal
+from patronage.validators import Delta, Points, Str255, Str1000, exact_decimal
 
 STATUSES = (
     "new",
@@ -112,15 +111,6 @@ def _quantity(value: Any) -> Decimal:
     return number
 
 
-def _points(value: Any) -> Decimal:
-    number = exact_decimal(value)
-    if abs(number) >= 10**12:
-        raise _fail("must be smaller than 10^12 in absolute value")
-    if number != number.quantize(Decimal(1).scaleb(-6)):
-        raise _fail("must have at most 6 decimal places")
-    return number
-
-
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 
 
@@ -148,7 +138,6 @@ def _time(value: Any, info: ValidationInfo) -> datetime:
 
 Money = Annotated[int, BeforeValidator(_money), WithJsonSchema({"type": "string", "examples": ["8.90 EUR"]})]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity), WithJsonSchema({"type": "string", "examples": ["1", "0.5"]})]
-Points = Annotated[Decimal, BeforeValidator(_points), WithJsonSchema({"type": "string", "examples": ["4.2"]})]
 Time = Annotated[
     datetime,
     BeforeValidator(_time),
