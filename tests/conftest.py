@@ -18,11 +18,13 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import make_url
 
+from openapi_check import OpenApiCheck
 from patronage import migrate
 from patronage.app import create_app
 from patronage.auth import service as auth
 from patronage.customer_lists import service as lists
 from patronage.db import Database
+from patronage.routing import ApiRoute
 from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 
@@ -113,10 +115,21 @@ def db(app: Any) -> Database:
     return app.state.db
 
 
+@pytest.fixture(scope="session")
+def openapi_check(app: Any) -> OpenApiCheck:
+    # TRANSITION (issue 10): only routes already declared through patronage.routing.ApiRouter are checked.
+    converted = {
+        (method, route.path) for route in app.routes if isinstance(route, ApiRoute) for method in route.methods
+    }
+    return OpenApiCheck(app.openapi(), converted)
+
+
 @pytest.fixture
-async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: Any, openapi_check: OpenApiCheck) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ASGI; every response is checked against the OpenAPI document (tests/openapi_check.py)."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://patronage.test") as http:
+    hooks = {"response": [openapi_check.on_response]}
+    async with httpx.AsyncClient(transport=transport, base_url="http://patronage.test", event_hooks=hooks) as http:
         yield http
 
 

@@ -27,6 +27,7 @@ from patronage.events.router import router as events_router
 from patronage.loyalty.router import router as loyalty_router
 from patronage.oauth.router import router as oauth_router
 from patronage.orders.router import router as orders_router
+from patronage.routing import install_openapi
 from patronage.settings import Settings, get_settings
 from patronage.tenancy.router import router as tenancy_router
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = limiter
     app.state.principal_cache = PrincipalCache(settings.auth_cache_seconds)
     install_error_handlers(app)
+    install_openapi(app)
     # Innermost first: ETags see the final body; the request context wraps everything.
     app.add_middleware(ETagMiddleware)
     app.add_middleware(MethodOverrideMiddleware)
