@@ -111,6 +111,8 @@ def serve(
         log_config=None,  # uvicorn's messages go through our JSON handler (patronage.logs)
         access_log=False,  # the app logs each request as one JSON line
         proxy_headers=True,
+        http="patronage.edges.server:GuardedHttpToolsProtocol",  # bounds on slow and oversized clients
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 

@@ -109,6 +109,8 @@ class ApiRoute(APIRoute):
                 status,
                 {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": ERROR_SCHEMA}}},
             )
+        if "GET" in self.methods:
+            self.responses.setdefault(304, {"description": "Not modified: the If-None-Match ETag is still current"})
         if page_request in calls:
             success = self.responses.setdefault(self.status_code or 200, {})
             success.setdefault("headers", {})["X-Cursor-Next"] = {
@@ -117,9 +119,15 @@ class ApiRoute(APIRoute):
             }
 
 
+def operation_id(route: APIRoute) -> str:
+    """``customers_update_patch``: readable method names in generated clients."""
+    tag = str(route.tags[0]).replace(" ", "_") if route.tags else "api"
+    return f"{tag}_{route.name}_{sorted(route.methods)[0].lower()}"
+
+
 class ApiRouter(APIRouter):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(route_class=ApiRoute, **kwargs)
+        super().__init__(route_class=ApiRoute, generate_unique_id_function=operation_id, **kwargs)
 
 
 def install_openapi(app: FastAPI) -> None:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     callback_retry_base_seconds: float = 60.0
     callback_retries: int = 6
     callback_poll_seconds: float = 1.0
+    # The HTTP layer's bounds (patronage.edges.server): slow or oversized clients get a 408 or a 431.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    keep_alive_seconds: float = 5.0
     # Callback URLs resolving to loopback, private, link-local or metadata addresses are refused unless true.
     callback_allow_private: bool = False
 
