@@ -38,9 +38,9 @@ async def json_object(request: Request) -> dict[str, Any]:
     for key, value in data.items():
         if 1 + _depth(value) > MAX_DEPTH:
             raise ValidationFailed([{"field": key, "message": f"may not nest more than {MAX_DEPTH} levels deep"}])
-    nul = _nul_path(data)
-    if nul is not None:
-        raise ValidationFailed([{"field": nul or "body", "message": "must not hold a NUL character"}])
+    bad = _bad_text(data)
+    if bad is not None:
+        raise ValidationFailed([{"field": bad[0], "message": bad[1]}])
     return data
 
 
@@ -59,23 +59,37 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _nul_path(value: Any, path: str = "") -> str | None:
-    """Where a NUL character hides in a body, if anywhere: PostgreSQL cannot store one in text (a 500)."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else key
-            if "\x00" in key:
-                return where.replace("\x00", "")
-            found = _nul_path(item, where)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_path(item, f"{path}.{index}" if path else str(index))
-            if found is not None:
-                return found
+def _unstorable(text: str) -> str | None:
+    """Why a string cannot be stored: PostgreSQL refuses NUL in text, and a lone surrogate ("\\ud800", valid
+    JSON) is no Unicode character at all: neither database driver can encode it (a 500)."""
+    if "\x00" in text:
+        return "must not hold a NUL character"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "must be valid Unicode text (it holds a lone surrogate escape)"
+    return None
+
+
+def _bad_text(value: Any, path: str = "") -> tuple[str, str] | None:
+    """Where a string that cannot be stored hides in a body, and why, if anywhere (keys included)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            reason = _unstorable(item)
+            if reason is not None:
+                return where or "body", reason
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                reason = _unstorable(key)
+                child_path = f"{where}.{key}" if where else key
+                if reason is not None:
+                    return child_path.replace("\x00", "").encode("utf-8", "replace").decode(), reason
+                stack.append((child, child_path))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}.{index}" if where else str(index)) for index, child in enumerate(item))
     return None
 
 
