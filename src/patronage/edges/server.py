@@ -64,6 +64,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = True
         if self.transport.is_closing():
             return
+        self.logger.warning("refused a request: %d %s", status, message)  # the reason only, no request data
         # Once the application has started answering, a second status line would corrupt the stream.
         if self.cycle is None or not self.cycle.response_started:
             self.transport.write(error_bytes(status, message))
