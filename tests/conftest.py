@@ -115,6 +115,15 @@ def db(app: Any) -> Database:
     return app.state.db
 
 
+def _routes(routes: list[Any]) -> Any:
+    """Every route, those of included routers too (FastAPI keeps included routers as routes of their own)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        else:
+            yield route
+
+
 @pytest.fixture(scope="session")
 def openapi_check(app: Any) -> OpenApiCheck:
     # TRANSITION (issue 10): only routes already declared through patronage.routing.ApiRouter are checked.

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
-from conftest import ANONYMISED_FIELDS, Api, Tenant
+from conftest import ANONYMISED_FIELDS, Api, Tenant, make_tenant
+from patronage.app import create_app
+from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 
 WRITE = "location[all_customer_lists.write]"
@@ -350,6 +353,14 @@ VALID = [
     ("phone", "+44123456789", "+44123456789"),  # the seed's own, a possible number
     ("phone", "+33612345678", "+33612345678"),
     ("phone", "+14155552671", "+14155552671"),
+    # National and loosely written numbers, as HubRise still accepts them (SPEC §7): stored as sent.
+    ("phone", "0123456789", "0123456789"),
+    ("phone", "44123456789", "44123456789"),
+    ("phone", "06 12 34 56 78", "06 12 34 56 78"),
+    ("phone", "(555) 123-4567", "(555) 123-4567"),
+    ("phone", "01.23.45.67.89", "01.23.45.67.89"),
+    ("phone", "00 44 (0)20 7946", "00 44 (0)20 7946"),
+    ("phone", "112", "112"),
     ("country", "gb", "GB"),
     ("country", "Fr", "FR"),
     ("latitude", "90", "90.0"),
@@ -427,9 +438,13 @@ INVALID = [
     ("birth_date", 19990101),
     ("birth_date", TOMORROW),
     # phone
-    ("phone", "0123456789"),
-    ("phone", "44123456789"),
-    ("phone", "+44 20 7946 0123"),
+    ("phone", "+44 20 7946 0123"),  # starts with +: must be E.164
+    ("phone", "06 12 AB 56 78"),
+    ("phone", "call me"),
+    ("phone", "12"),  # fewer than 3 digits
+    ("phone", "1" * 33),  # over 32 characters
+    ("phone", "06_12_34"),
+    ("phone", "06/12/34"),
     ("phone", "+44-123456789"),
     ("phone", "+1234567"),  # 7 digits
     ("phone", "+1234567890123456"),  # 16 digits
@@ -464,6 +479,28 @@ INVALID = [
 ]
 
 
+@pytest.mark.parametrize("phone", ["06 12 34 56 78", "0612345678", "(555) 123-4567"])
+async def test_strict_phones_refuse_all_but_e164(settings: Settings, phone: str) -> None:
+    app = create_app(settings.model_copy(update={"strict_phones": True}))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            tenant = await make_tenant(app.state.db, http)
+            api, customers = await _setup(tenant)
+            _assert_422(await api.post(customers, json={"phone": phone}), "phone")
+            assert (await api.post(customers, json={"phone": "+33612345678"})).status_code == 201
+    finally:
+        await app.state.db.dispose()
+
+
+async def test_phone_search_matches_the_stored_text(tenant: Tenant) -> None:
+    api, customers = await _setup(tenant)
+    national = await _create(api, customers, phone="06 12 34 56 78")
+    e164 = await _create(api, customers, phone="+33612345678")
+    assert [c["id"] for c in (await api.get(customers, params={"phone": "+33*"})).json()] == [e164["id"]]
+    assert [c["id"] for c in (await api.get(customers, params={"phone": "06 12*"})).json()] == [national["id"]]
+    assert [c["id"] for c in (await api.get(customers, params={"phone": "*56 78"})).json()] == [national["id"]]
+
+
 @pytest.mark.parametrize(("field", "value"), INVALID)
 async def test_invalid_values_are_422_naming_the_field(tenant: Tenant, field: str, value: Any) -> None:
     api, customers = await _setup(tenant)
@@ -477,7 +514,7 @@ async def test_invalid_values_are_422_naming_the_field(tenant: Tenant, field: st
 
 async def test_several_invalid_fields_are_all_named(tenant: Tenant) -> None:
     api, customers = await _setup(tenant)
-    response = await api.post(customers, json={"email": "nope", "phone": "123", "gender": "x", "color": "red"})
+    response = await api.post(customers, json={"email": "nope", "phone": "12", "gender": "x", "color": "red"})
     assert response.status_code == 422
     assert {error["field"] for error in response.json()["errors"]} == {"email", "phone", "gender", "color"}
 

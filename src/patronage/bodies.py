@@ -117,14 +117,15 @@ class BodyModel(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_model(model: type[M], data: dict[str, Any]) -> M:
-    """``data`` validated as ``model``; read-only fields of a :class:`BodyModel` set aside first."""
+def parse_model(model: type[M], data: dict[str, Any], context: dict[str, Any] | None = None) -> M:
+    """``data`` validated as ``model``; read-only fields of a :class:`BodyModel` set aside first. ``context``
+    reaches validators that depend on a setting (``{"settings": ...}``)."""
     read_only = getattr(model, "read_only", ())
     sent = [name for name in read_only if name in data]
     if sent and not getattr(model, "echo_read_only", False):
         raise ValidationFailed([{"field": name, "message": "is read-only"} for name in sent])
     try:
-        fields = model.model_validate({key: value for key, value in data.items() if key not in sent})
+        fields = model.model_validate({key: value for key, value in data.items() if key not in sent}, context=context)
     except ValidationError as exc:
         raise validation_failed(exc.errors(include_url=False)) from None
     if sent:

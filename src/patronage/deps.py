@@ -36,7 +36,7 @@ Caller = Annotated[Principal, Depends(current_principal)]
 def _body_dependency(model: type[BaseModel]) -> Any:
     # The caller comes first: an anonymous request is a 401 whatever its body.
     async def read_body(request: Request, _: Caller) -> BaseModel:
-        return parse_model(model, await json_object(request))
+        return parse_model(model, await json_object(request), {"settings": request.app.state.settings})
 
     read_body.body_model = model  # type: ignore[attr-defined]  # read by ApiRoute to document the body
     return read_body

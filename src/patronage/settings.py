@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     callback_retry_base_seconds: float = 60.0
     callback_retries: int = 6
     callback_poll_seconds: float = 1.0
+    # Phones must be E.164 (SPEC §7); by default other formats are accepted as HubRise still accepts them.
+    strict_phones: bool = False
     # The HTTP layer's bounds (patronage.edges.server): slow or oversized clients get a 408 or a 431.
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import phonenumbers
 import pycountry
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from patronage.formats import render_decimal
@@ -35,7 +35,19 @@ def _email(value: str) -> str:
 _E164 = re.compile(r"^\+[0-9]{8,15}$")
 
 
-def _phone(value: str) -> str:
+# What HubRise still accepts besides E.164 (seed §2.3, note (*)): a national or loosely written number.
+_LOOSE_PHONE = re.compile(r"[0-9 +\-.()]+")
+
+
+def _phone(value: str, info: ValidationInfo) -> str:
+    """E.164 (checked by libphonenumber) for a number starting with +; otherwise, unless
+    ``PATRONAGE_STRICT_PHONES``, any number of digits, spaces and ``+ - . ( )``, stored as sent (SPEC §7)."""
+    settings = (info.context or {}).get("settings")
+    strict = bool(settings is not None and settings.strict_phones)
+    if not value.startswith("+") and not strict:
+        if not _LOOSE_PHONE.fullmatch(value) or sum(char.isdigit() for char in value) < 3:
+            raise _fail("must be a phone number: digits, spaces and + - . ( ), at least 3 digits")
+        return value
     if not _E164.match(value):
         raise _fail("must be in E.164 format: + then 8 to 15 digits")
     try:
