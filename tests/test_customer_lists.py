@@ -3,12 +3,15 @@
 import asyncio
 from datetime import datetime, timedelta
 
+import jsonschema
 import pytest
 from sqlalchemy import update
 
 from conftest import Api, Tenant
 from patronage.customer_lists.models import CustomerList
+from patronage.customer_lists.schemas import CustomerListOut
 from patronage.pagination import encode_cursor
+from patronage.routing import Error
 from patronage.tenancy import service as tenancy
 
 LOCATION_WRITE = "location[all_customer_lists.write]"
@@ -615,3 +618,106 @@ async def test_a_refused_create_does_not_use_up_its_key(tenant: Tenant) -> None:
     # The key is free again, even for another body.
     retry = await api.post("/v1/location/customer_lists", json={"name": "Free"}, headers=key)
     assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+
+
+# --- the OpenAPI document tells what is sent ----------------------------------------------------------------
+
+
+def _assert_documented(spec: dict, method: str, template: str, response) -> None:
+    """The document declares the status, and the body has the shape of its schema: a list (or a page of them)
+    for a success, the contract's error JSON otherwise."""
+    documented = spec["paths"][template][method.lower()]["responses"][str(response.status_code)]
+    schema = documented["content"]["application/json"]["schema"]
+    if response.status_code >= 400:
+        assert schema == {"$ref": "#/components/schemas/Error"}
+        jsonschema.validate(response.json(), Error.model_json_schema())
+        return
+    model = CustomerListOut.model_json_schema()
+    if isinstance(response.json(), list):
+        assert schema["items"] == {"$ref": "#/components/schemas/CustomerListOut"}
+        jsonschema.validate(response.json(), {"type": "array", "items": model})
+    else:
+        assert schema == {"$ref": "#/components/schemas/CustomerListOut"}
+        jsonschema.validate(response.json(), model)
+
+
+async def test_every_answer_matches_the_document(tenant: Tenant) -> None:
+    spec = (await tenant.http.get("/openapi.json")).json()
+    # Every key sent is documented and required; location_id is the only one that may be null.
+    model = CustomerListOut.model_json_schema()
+    assert set(model["properties"]) == set(model["required"]) == LIST_KEYS
+    api = await tenant.api(ACCOUNT_WRITE)
+    location_api = await tenant.api(LOCATION_WRITE)
+    one = "/v1/customer_lists/{customer_list_id}"
+    answers = []
+    for who, method, template, path, body in (
+        (api, "POST", "/v1/locations/{location_id}/customer_lists", _location_lists(tenant.location_id), {"name": "A"}),
+        (api, "POST", "/v1/accounts/{account_id}/customer_lists", _account_lists(tenant.account_id), {"name": "B"}),
+        (api, "POST", "/v1/account/customer_lists", "/v1/account/customer_lists", {"name": "C"}),
+        (location_api, "POST", "/v1/location/customer_lists", "/v1/location/customer_lists", {"name": "D"}),
+    ):
+        answers.append((method, template, await who.request(method, path, json=body)))
+    location_list, account_list = answers[0][2].json(), answers[1][2].json()
+    assert account_list["location_id"] is None
+    for who, method, template, path, body in (
+        (api, "GET", one, f"/v1/customer_lists/{location_list['id']}", None),
+        (api, "GET", one, f"/v1/customer_lists/{account_list['id']}", None),
+        (api, "GET", "/v1/locations/{location_id}/customer_lists", _location_lists(tenant.location_id), None),
+        (location_api, "GET", "/v1/location/customer_lists", "/v1/location/customer_lists", None),
+        (api, "GET", "/v1/accounts/{account_id}/customer_lists", _account_lists(tenant.account_id), None),
+        (api, "GET", "/v1/account/customer_lists", "/v1/account/customer_lists", None),
+        (api, "PATCH", one, f"/v1/customer_lists/{location_list['id']}", {"name": "A2"}),
+        (api, "PUT", one, f"/v1/customer_lists/{account_list['id']}", {"name": "B2"}),
+        (api, "DELETE", one, f"/v1/customer_lists/{location_list['id']}", None),
+        # Errors are the contract's error JSON.
+        (api, "GET", one, f"/v1/customer_lists/{location_list['id']}", None),
+        (api, "PATCH", one, f"/v1/customer_lists/{account_list['id']}", {"name": ""}),
+        (location_api, "DELETE", one, f"/v1/customer_lists/{account_list['id']}", None),
+        (api, "GET", "/v1/account/customer_lists", "/v1/account/customer_lists?count=0", None),
+        (api, "POST", "/v1/accounts/{account_id}/customer_lists", _account_lists("nosuchaccount"), {"name": "E"}),
+    ):
+        answers.append((method, template, await who.request(method, path, json=body)))
+    statuses = [response.status_code for _, _, response in answers]
+    assert statuses == [201] * 4 + [200] * 9 + [404, 422, 403, 422, 404]
+    for method, template, response in answers:
+        _assert_documented(spec, method, template, response)
+        if response.status_code < 300:
+            body = response.json()
+            for item in body if isinstance(body, list) else [body]:
+                assert set(item) == LIST_KEYS
+
+
+# --- NUL characters are refused at the edge (SPEC §5): never looked up, never stored -----------------------
+
+
+async def test_a_nul_in_a_path_is_404_in_a_query_or_body_422(tenant: Tenant) -> None:
+    api = await tenant.api(ACCOUNT_WRITE)
+    created = await _create(api, "/v1/account/customer_lists", "Web")
+    for method, path in (
+        ("GET", f"/v1/customer_lists/{created['id']}%00"),
+        ("PATCH", f"/v1/customer_lists/%00{created['id']}"),
+        ("DELETE", f"/v1/customer_lists/{created['id']}%00"),
+        ("GET", f"/v1/locations/{tenant.location_id}%00/customer_lists"),
+        ("POST", f"/v1/locations/{tenant.location_id}%00/customer_lists"),
+        ("POST", f"/v1/accounts/{tenant.account_id}%00/customer_lists"),
+    ):
+        response = await api.request(method, path, json=None if method in ("GET", "DELETE") else {"name": "X"})
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.json()["error_type"] == "not_found"
+    query = await api.get("/v1/account/customer_lists", params={"cursor": "a\x00"})
+    assert query.status_code == 422 and query.json()["errors"][0]["field"] == "cursor"
+    for method, path in (("POST", "/v1/account/customer_lists"), ("PATCH", f"/v1/customer_lists/{created['id']}")):
+        for body in ({"name": "Web\x00site"}, {"name\x00": "Web"}):
+            response = await api.request(method, path, json=body)
+            assert response.status_code == 422, (method, body, response.text)
+            assert response.json()["errors"] == [{"field": "name", "message": "must not hold a NUL character"}]
+    assert (await api.get(f"/v1/customer_lists/{created['id']}")).json() == created
+    assert _ids(await api.get("/v1/account/customer_lists")) == [created["id"]]
+
+
+async def test_a_bad_body_is_refused_before_the_location_is_looked_up(tenant: Tenant) -> None:
+    api = await tenant.api(ACCOUNT_WRITE)
+    for path in (_location_lists("nosuchlocation"), _account_lists("nosuchaccount"), "/v1/customer_lists/nosuch"):
+        response = await api.request("PATCH" if "customer_lists/" in path else "POST", path, json={"name": " "})
+        _assert_name_error(response)
+        assert response.json()["errors"][0]["message"] == "can't be blank"

@@ -1,5 +1,6 @@
 """Which customer lists a connection sees and may change (SPEC §6)."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
@@ -10,7 +11,9 @@ from patronage.auth.principal import Principal
 from patronage.customer_lists.models import CustomerList
 from patronage.deps import Caller, ReadSession, WriteSession
 from patronage.errors import Forbidden, NotFound
-from patronage.tenancy.service import plausible_id
+from patronage.tenancy import service as tenancy
+from patronage.tenancy.access import AccountLevelId, ConnectedAccountLevelId
+from patronage.tenancy.models import Account, Location
 
 ALL = "all_customer_lists"
 BOUND = "customer_list"
@@ -80,8 +83,8 @@ async def visible_list(
 ) -> CustomerList:
     """The list, if the connection sees it (404 otherwise); with ``write``, 403 unless it may write in it."""
     require_permission(principal, write=False)
-    # An id PostgreSQL can't compare (NUL) is simply not found, not a 500.
-    customer_list = await session.get(CustomerList, customer_list_id) if plausible_id(customer_list_id, 64) else None
+    plausible = tenancy.plausible_id(customer_list_id, 64)
+    customer_list = await session.get(CustomerList, customer_list_id) if plausible else None
     if customer_list is None or not sees(principal, customer_list):
         raise NotFound("Customer list not found")
     if write and not may_write_in(principal, customer_list):
@@ -103,3 +106,48 @@ async def _writable_list(customer_list_id: str, principal: Caller, session: Writ
 
 ReadableList = Annotated[CustomerList, Depends(_readable_list)]
 WritableList = Annotated[CustomerList, Depends(_writable_list)]
+
+
+async def _changeable_list(customer_list: WritableList, principal: Caller) -> CustomerList:
+    if not may_change_list(principal, customer_list):
+        raise Forbidden("A location-level connection may not change its account's customer lists")
+    return customer_list
+
+
+# Renaming or deleting the list itself.
+ChangeableList = Annotated[CustomerList, Depends(_changeable_list)]
+
+
+# Where a new list goes, loaded in the request's write transaction: a location (location-level list) or an
+# account (account-level list). 404 when the connection may not address it; the scope is the service's.
+
+
+@dataclass(frozen=True)
+class ListOwner:
+    account: Account
+    location: Location | None
+
+
+async def _owner_location(location_id: str, principal: Caller, session: WriteSession) -> ListOwner:
+    location = await tenancy.visible_location(session, principal, location_id)
+    return ListOwner(await tenancy.visible_account(session, principal, location.account_id), location)
+
+
+async def _owner_connected_location(principal: Caller, session: WriteSession) -> ListOwner:
+    return await _owner_location(principal.require_location_level(), principal, session)
+
+
+async def _owner_account(account_id: AccountLevelId, principal: Caller, session: WriteSession) -> ListOwner:
+    return ListOwner(await tenancy.visible_account(session, principal, account_id), None)
+
+
+async def _owner_connected_account(
+    account_id: ConnectedAccountLevelId, principal: Caller, session: WriteSession
+) -> ListOwner:
+    return ListOwner(await tenancy.visible_account(session, principal, account_id), None)
+
+
+LocationForNewList = Annotated[ListOwner, Depends(_owner_location)]
+ConnectedLocationForNewList = Annotated[ListOwner, Depends(_owner_connected_location)]
+AccountForNewList = Annotated[ListOwner, Depends(_owner_account)]
+ConnectedAccountForNewList = Annotated[ListOwner, Depends(_owner_connected_account)]

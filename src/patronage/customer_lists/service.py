@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictStr
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,19 +10,12 @@ from patronage.auth.principal import Principal
 from patronage.bodies import parse_model
 from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
-from patronage.errors import Forbidden, ValidationFailed, field_error
+from patronage.customer_lists.schemas import CustomerListCreate, CustomerListUpdate
+from patronage.errors import Forbidden, field_error
 from patronage.formats import render_time
 from patronage.ids import new_id
 from patronage.pagination import Page, PageRequest, cut_page, keyset
-from patronage.readonly import strip_read_only
 from patronage.tenancy.models import Account, Location
-
-READ_ONLY = ("id", "account_id", "location_id", "created_at")
-
-
-class CustomerListIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: StrictStr
 
 
 @dataclass(frozen=True)
@@ -55,18 +47,6 @@ def render(customer_list: CustomerList, timezone: str) -> dict[str, Any]:
     }
 
 
-def _clean_name(data: dict[str, Any]) -> str:
-    name = parse_model(CustomerListIn, data).name.strip()
-    if not name:
-        raise field_error("name", "can't be blank")
-    if len(name) > 255:
-        raise field_error("name", "is too long (maximum is 255 characters)")
-    if "\x00" in name:
-        # PostgreSQL can't store it (a 500 there, while SQLite would keep it): refused on both.
-        raise field_error("name", "may not contain NUL characters")
-    return name
-
-
 async def check_name_free(
     session: AsyncSession, account_id: str, location_id: str | None, name: str, exclude_id: str | None
 ) -> None:
@@ -81,8 +61,7 @@ async def check_name_free(
         raise field_error("name", "is already used by another customer list")
 
 
-async def retrieve(session: AsyncSession, principal: Principal, customer_list_id: str) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id)
+async def retrieve(session: AsyncSession, customer_list: CustomerList) -> dict[str, Any]:
     return render(customer_list, (await context_of(session, customer_list)).timezone)
 
 
@@ -117,22 +96,22 @@ async def index_of_account(session: AsyncSession, principal: Principal, account_
 async def create(
     session: AsyncSession,
     principal: Principal,
-    data: dict[str, Any],
-    *,
-    account: Account,
-    location: Location | None,
+    fields: CustomerListCreate,
+    owner: access.ListOwner,
 ) -> dict[str, Any]:
     access.require_permission(principal, write=True)
     if not principal.scope.allows(access.ALL, write=True):
         raise Forbidden("Creating customer lists needs the all_customer_lists.write scope")
-    name = _clean_name(strip_read_only(data, READ_ONLY, None))
-    customer_list = await insert(session, account, location, name)
-    return render(customer_list, (location or account).timezone)
+    customer_list = await _add(session, owner.account, owner.location, fields.name)
+    return render(customer_list, (owner.location or owner.account).timezone)
 
 
 async def insert(session: AsyncSession, account: Account, location: Location | None, name: str) -> CustomerList:
-    """Creates a list after the name checks; also used by the operator CLI."""
-    name = _clean_name({"name": name})
+    """Creates a list named ``name`` (checked as a body's would be); used by the operator CLI and the demo."""
+    return await _add(session, account, location, parse_model(CustomerListCreate, {"name": name}).name)
+
+
+async def _add(session: AsyncSession, account: Account, location: Location | None, name: str) -> CustomerList:
     await check_name_free(session, account.id, location.id if location else None, name, None)
     customer_list = CustomerList(
         id=new_id(), account_id=account.id, location_id=location.id if location else None, name=name
@@ -142,34 +121,19 @@ async def insert(session: AsyncSession, account: Account, location: Location | N
     return customer_list
 
 
-async def _changeable(session: AsyncSession, principal: Principal, customer_list_id: str) -> CustomerList:
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
-    if not access.may_change_list(principal, customer_list):
-        raise Forbidden("A location-level connection may not change its account's customer lists")
-    return customer_list
-
-
-async def update(
-    session: AsyncSession, principal: Principal, customer_list_id: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    customer_list = await _changeable(session, principal, customer_list_id)
+async def update(session: AsyncSession, customer_list: CustomerList, fields: CustomerListUpdate) -> dict[str, Any]:
     timezone = (await context_of(session, customer_list)).timezone
-    fields = strip_read_only(data, READ_ONLY, render(customer_list, timezone))
-    unknown = sorted(set(fields) - {"name"})
-    if unknown:
-        raise ValidationFailed([{"field": field, "message": "is not a known field"} for field in unknown])
-    if "name" in fields:
-        name = _clean_name(fields)
-        if name != customer_list.name:
-            await check_name_free(session, customer_list.account_id, customer_list.location_id, name, customer_list.id)
-            customer_list.name = name
-            await session.flush()
+    fields.check_echoed(render(customer_list, timezone))
+    name = fields.name
+    if name is not None and name != customer_list.name:
+        await check_name_free(session, customer_list.account_id, customer_list.location_id, name, customer_list.id)
+        customer_list.name = name
+        await session.flush()
     return render(customer_list, timezone)
 
 
-async def delete_list(session: AsyncSession, principal: Principal, customer_list_id: str) -> dict[str, Any]:
+async def delete_list(session: AsyncSession, customer_list: CustomerList) -> dict[str, Any]:
     """Deletes the list with its customers, cards and operations (cascading foreign keys); no event."""
-    customer_list = await _changeable(session, principal, customer_list_id)
     rendered = render(customer_list, (await context_of(session, customer_list)).timezone)
     await session.execute(delete(CustomerList).where(CustomerList.id == customer_list.id))
     return rendered
