@@ -21,8 +21,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Structured JSON access logs (one line per request); off for quiet local runs.
     access_log: bool = True
-    # Rate limits (SPEC §4): "on" or "off"; counters in Redis when redis_url is set.
-    rate_limits: str = "on"
+    # Rate limits (SPEC §4); counters in Redis when redis_url is set. Like every flag here it reads
+    # on/off, true/false, yes/no or 1/0 (any case); anything else is refused at start-up.
+    rate_limits: bool = True
     redis_url: str | None = None
     rate_limit_per_minute: int = 500
     rate_limit_per_hour: int = 2500
