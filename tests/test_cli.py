@@ -305,6 +305,15 @@ def test_an_unreachable_database_is_a_message(cli: Cli) -> None:
     assert "hunter2" not in message
 
 
+def test_a_bad_setting_is_a_message_naming_its_variable(cli: Cli) -> None:
+    message = cli.fails("admin", "create-user", "--email", "a@example.com", "--password", "x",
+                        env={"PATRONAGE_RATE_LIMITS": "maybe"})  # fmt: skip
+    assert "PATRONAGE_RATE_LIMITS" in message and "boolean" in message
+    message = cli.fails("migrate", env={"PATRONAGE_PASSWORD_HASH_MEMORY_COST": "16",
+                                        "PATRONAGE_PASSWORD_HASH_PARALLELISM": "4"})  # fmt: skip
+    assert "PATRONAGE_PASSWORD_HASH_MEMORY_COST" in message
+
+
 async def test_create_user_hashes_with_the_configured_argon2_cost(cli: Cli, db: Database) -> None:
     """PATRONAGE_PASSWORD_HASH_*: what the environment says (the suite's own cost is cheap, see conftest); a
     hash keeps its cost, so a login still works under another one."""
