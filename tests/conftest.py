@@ -14,8 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import make_url
 
 from openapi_check import OpenApiCheck
@@ -29,8 +27,13 @@ from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 
 # Every test makes a user, and a production-strength Argon2 hash costs 100 ms of CPU: the suite uses a
-# cheap one (the same algorithm; its strength is not what these tests are about).
-tenancy._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+# cheap one (the same algorithm; its strength is not what these tests are about). Set in the environment
+# before any settings are read, so the app, the CLI (in process or not) and the helpers here all use it.
+os.environ.update(
+    PATRONAGE_PASSWORD_HASH_TIME_COST="1",
+    PATRONAGE_PASSWORD_HASH_MEMORY_COST="1024",
+    PATRONAGE_PASSWORD_HASH_PARALLELISM="1",
+)
 
 
 # What anonymising a customer nulls, spelled out from SPEC §7 (here, not imported from the code under test).

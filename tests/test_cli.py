@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
 from sqlalchemy import func, select
 
 from live import live_server
@@ -27,6 +28,8 @@ from patronage.auth.models import Client, Connection
 from patronage.customer_lists.models import CustomerList
 from patronage.customers.models import Customer
 from patronage.db import Database
+from patronage.settings import Settings
+from patronage.tenancy import service as tenancy
 from patronage.tenancy.models import Account, Location, User
 
 PATRONAGE = Path(sys.executable).parent / "patronage"
@@ -300,6 +303,37 @@ def test_an_unreachable_database_is_a_message(cli: Cli) -> None:
     )  # fmt: skip
     assert "127.0.0.1:1" in message
     assert "hunter2" not in message
+
+
+def test_a_bad_setting_is_a_message_naming_its_variable(cli: Cli) -> None:
+    message = cli.fails("admin", "create-user", "--email", "a@example.com", "--password", "x",
+                        env={"PATRONAGE_RATE_LIMITS": "maybe"})  # fmt: skip
+    assert "PATRONAGE_RATE_LIMITS" in message and "boolean" in message
+    message = cli.fails("migrate", env={"PATRONAGE_PASSWORD_HASH_MEMORY_COST": "16",
+                                        "PATRONAGE_PASSWORD_HASH_PARALLELISM": "4"})  # fmt: skip
+    assert "PATRONAGE_PASSWORD_HASH_MEMORY_COST" in message
+
+
+async def test_create_user_hashes_with_the_configured_argon2_cost(cli: Cli, db: Database) -> None:
+    """PATRONAGE_PASSWORD_HASH_*: what the environment says (the suite's own cost is cheap, see conftest); a
+    hash keeps its cost, so a login still works under another one."""
+    email = f"cost-{secrets.token_hex(4)}@example.com"
+    done = cli.run("admin", "create-user", "--email", email, "--password", "pw",
+                   env={"PATRONAGE_PASSWORD_HASH_TIME_COST": "2"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    async with db.session(write=False) as session:
+        user = await session.scalar(select(User).where(User.email == email))
+    assert user is not None and user.password_hash.startswith("$argon2id$v=19$m=1024,t=2,p=1$")
+    assert tenancy.password_hasher().hash("pw").startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert tenancy.verify_password(user, "pw") and not tenancy.verify_password(user, "wrong")
+
+
+def test_the_default_argon2_cost_is_the_one_pwdlib_recommends() -> None:
+    defaults = Settings.model_construct()  # the defaults, without the environment the suite sets
+    cost = re.compile(r"\$argon2id\$v=19\$(m=\d+,t=\d+,p=\d+)\$")
+    ours = cost.match(tenancy.password_hasher(defaults).hash("pw"))
+    recommended = cost.match(PasswordHash.recommended().hash("pw"))
+    assert ours and recommended and ours[1] == recommended[1] == "m=65536,t=3,p=4"
 
 
 def _curl_line(stdout: str) -> list[str]:

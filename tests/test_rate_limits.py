@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import update
 
 from conftest import Api, make_tenant
@@ -31,7 +32,7 @@ def _away_from_minute_end() -> None:
 
 
 async def _app(settings: Settings, **limits):
-    app = create_app(settings.model_copy(update={"rate_limits": "on", **limits}))
+    app = create_app(settings.model_copy(update={"rate_limits": True, **limits}))
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
     return app, http
 
@@ -89,7 +90,7 @@ async def test_a_connection_can_be_given_higher_limits(settings: Settings) -> No
 
 async def test_limits_can_be_switched_off(settings: Settings) -> None:
     app, http = await _app(settings, rate_limit_per_minute=2)
-    app_off = create_app(settings.model_copy(update={"rate_limits": "off", "rate_limit_per_minute": 2}))
+    app_off = create_app(settings.model_copy(update={"rate_limits": False, "rate_limit_per_minute": 2}))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_off), base_url="http://t") as off:
         tenant = await make_tenant(app_off.state.db, off)
         api = await tenant.api("location[all_customer_lists.read]")
@@ -97,6 +98,26 @@ async def test_limits_can_be_switched_off(settings: Settings) -> None:
     await http.aclose()
     await app.state.db.dispose()
     await app_off.state.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"), [("on", True), ("off", False), ("Off", False), ("true", True), ("0", False), ("no", False)]
+)
+async def test_the_switch_reads_on_and_off_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, value: str, enabled: bool
+) -> None:
+    """Deployments say on/off (as the README did); every other boolean spelling works too."""
+    monkeypatch.setenv("PATRONAGE_RATE_LIMITS", value)
+    app = create_app(Settings(database_url=database_url))
+    assert (app.state.rate_limiter is not None) is enabled
+    await app.state.db.dispose()
+
+
+def test_a_misspelt_switch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anything but a boolean used to mean "on": a typo meant for "off" now stops the start instead."""
+    monkeypatch.setenv("PATRONAGE_RATE_LIMITS", "of")
+    with pytest.raises(ValidationError, match="rate_limits"):
+        Settings()
 
 
 def test_connection_limits_command(database_url: str) -> None:
@@ -126,7 +147,7 @@ def test_connection_limits_command(database_url: str) -> None:
 async def test_redis_counters_are_shared_between_app_instances(settings: Settings) -> None:
     """Two app instances (as two workers would be) with one Redis: the limit holds for the connection."""
     token = await _token(settings)
-    limited = settings.model_copy(update={"rate_limits": "on", "redis_url": REDIS_URL, "rate_limit_per_minute": 4})
+    limited = settings.model_copy(update={"rate_limits": True, "redis_url": REDIS_URL, "rate_limit_per_minute": 4})
     first, second = create_app(limited), create_app(limited)
     _away_from_minute_end()
     statuses = []

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter | None:
-    if settings.rate_limits.strip().lower() in ("off", "false", "0", "no"):
+    if not settings.rate_limits:
         return None
     defaults = Limits(
         per_minute=settings.rate_limit_per_minute,

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from patronage.db import Database
-from patronage.settings import get_settings
+from patronage.settings import Settings, get_settings
 
 app = typer.Typer(help="Patronage: customer and loyalty API server.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Operator commands; each prints one JSON object on stdout.", no_args_is_help=True)
@@ -32,13 +32,29 @@ def _print(obj: Any) -> None:
     typer.echo(json.dumps(obj, default=str))
 
 
+def _settings() -> Settings:
+    """The environment's settings (the ones the app and ``tenancy.password_hasher()`` use); a bad value is a
+    message naming its variable, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = [
+            f"PATRONAGE_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}" if error["loc"] else error["msg"]
+            for error in exc.errors()
+        ]
+        _fail("; ".join(problems))
+        raise  # not reached: _fail exits
+
+
 def run_in_transaction(work: Callable[[Any], Awaitable[Any]], *, migrate_first: bool = True) -> Any:
     """Runs ``work(session)`` in one write transaction; operator errors become a message and exit 1."""
     from patronage import migrate
     from patronage.errors import ValidationFailed
     from patronage.tenancy.service import TenancyError
 
-    settings = get_settings()
+    settings = _settings()
 
     async def main() -> Any:
         db = Database(settings)
@@ -78,8 +94,9 @@ def migrate() -> None:
     """Bring the database (PATRONAGE_DATABASE_URL) to the newest schema."""
     from patronage import migrate as migrations
 
-    migrations.upgrade(get_settings().database_url)
-    _print({"migrated": True, "database": _safe_url(get_settings().database_url)})
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    _print({"migrated": True, "database": _safe_url(settings.database_url)})
 
 
 @app.command()
@@ -95,7 +112,7 @@ def serve(
     from patronage import logs
     from patronage import migrate as migrations
 
-    settings = get_settings()
+    settings = _settings()
     logs.configure(settings.log_level)
     if migrate_first:
         migrations.upgrade(settings.database_url)
@@ -294,7 +311,7 @@ def seed_customers(
     """Bulk-load realistic synthetic customers (for benchmarks and trying the search)."""
     from patronage import seed
 
-    settings = get_settings()
+    settings = _settings()
     from patronage import migrate as migrations
 
     migrations.upgrade(settings.database_url)
@@ -375,7 +392,7 @@ def worker() -> None:
     from patronage import logs
     from patronage.events import delivery
 
-    settings = get_settings()
+    settings = _settings()
     logs.configure(settings.log_level)
 
     async def main() -> None:

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./patronage.db"
@@ -19,10 +20,16 @@ class Settings(BaseSettings):
     # How long a process trusts a token it has checked (seconds): revocations take effect within it. 0: off.
     auth_cache_seconds: float = 5.0
     log_level: str = "info"
+    # Argon2id cost of new password hashes (a hash keeps its own, so changing these never breaks a login).
+    # The defaults are pwdlib's recommended ones (argon2-cffi's RFC 9106 low-memory profile).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_cost: int = Field(default=65536, ge=8)  # KiB
+    password_hash_parallelism: int = Field(default=4, ge=1)
     # Structured JSON access logs (one line per request); off for quiet local runs.
     access_log: bool = True
-    # Rate limits (SPEC §4): "on" or "off"; counters in Redis when redis_url is set.
-    rate_limits: str = "on"
+    # Rate limits (SPEC §4); counters in Redis when redis_url is set. Like every flag here it reads
+    # on/off, true/false, yes/no or 1/0 (any case); anything else is refused at start-up.
+    rate_limits: bool = True
     redis_url: str | None = None
     rate_limit_per_minute: int = 500
     rate_limit_per_hour: int = 2500
@@ -48,6 +55,15 @@ class Settings(BaseSettings):
     keep_alive_seconds: float = 5.0
     # Callback URLs resolving to loopback, private, link-local or metadata addresses are refused unless true.
     callback_allow_private: bool = False
+
+    @model_validator(mode="after")
+    def _argon2_memory_fits(self) -> "Settings":
+        # Argon2 needs 8 KiB per lane: caught here rather than at the first password hashed.
+        if self.password_hash_memory_cost < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "PATRONAGE_PASSWORD_HASH_MEMORY_COST must be at least 8 (KiB) times PATRONAGE_PASSWORD_HASH_PARALLELISM"
+            )
+        return self
 
 
 @lru_cache

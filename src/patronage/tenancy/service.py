@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 import iso4217
 import pycountry
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +15,29 @@ from patronage.auth.principal import Principal
 from patronage.errors import Forbidden, NotFound
 from patronage.formats import zone
 from patronage.ids import new_id
+from patronage.settings import Settings, get_settings
 from patronage.tenancy.models import Account, Location, User
 
-_password_hash = PasswordHash.recommended()
+
+def password_hasher(settings: Settings | None = None) -> PasswordHash:
+    """The Argon2id hasher of these settings (by default the process's own, as the CLI and the login page
+    use). Verifying needs no settings: a hash carries the cost it was made with."""
+    settings = settings or get_settings()
+    return _argon2(
+        settings.password_hash_time_cost, settings.password_hash_memory_cost, settings.password_hash_parallelism
+    )
+
+
+@lru_cache
+def _argon2(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHash:
+    return PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism),))
+
+
+def __getattr__(name: str) -> Any:
+    # Transition: oauth/service.py still reads the old module global; gone once it calls password_hasher().
+    if name == "_password_hash":
+        return password_hasher()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TenancyError(ValueError):
@@ -58,7 +79,7 @@ async def create_user(session: AsyncSession, email: str, password: str) -> User:
         raise TenancyError("the password may not be empty")
     if await session.scalar(select(User.id).where(User.email == email)):
         raise TenancyError(f"a user with email {email!r} already exists")
-    user = User(id=new_id(), email=email, password_hash=_password_hash.hash(password))
+    user = User(id=new_id(), email=email, password_hash=password_hasher().hash(password))
     session.add(user)
     await session.flush()
     return user
@@ -74,7 +95,7 @@ async def find_user(session: AsyncSession, email_or_id: str) -> User:
 
 
 def verify_password(user: User, password: str) -> bool:
-    return _password_hash.verify(password, user.password_hash)
+    return password_hasher().verify(password, user.password_hash)
 
 
 async def create_account(
