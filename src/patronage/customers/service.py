@@ -1,5 +1,6 @@
 """Customers: retrieve, search, create, update, anonymise (seed §2, SPEC §7)."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,17 +14,28 @@ from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
 from patronage.customers.models import Customer, CustomerPrivateRef
+from patronage.customers.render import render, render_with_cards
 from patronage.customers.schemas import ANONYMISED_FIELDS, CustomerCreate, CustomerFields, CustomerUpdate
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
 from patronage.events import service as events
-from patronage.formats import render_money, render_time
 from patronage.ids import new_id
 from patronage.loyalty import service as loyalty
-from patronage.orders import service as orders
 from patronage.pagination import Page, PageRequest, cut_page, keyset
 
 PRIVATE_REF_TAKEN = "is already used by another customer of this list"
+
+# Other features keep copies of a customer (each of its orders does). Anonymising the customer anonymises
+# them in the same transaction, through the hooks they register here: customers never call those features
+# (they depend on customers). A hook gets the customer's id and the connection that anonymised it.
+CopiesHook = Callable[[AsyncSession, str, Principal], Awaitable[object]]
+_copies_hooks: list[CopiesHook] = []
+
+
+def anonymises_copies(hook: CopiesHook) -> CopiesHook:
+    """Registers ``hook`` (a decorator): run by :func:`anonymise` once the customer itself is anonymised."""
+    _copies_hooks.append(hook)
+    return hook
 
 
 @dataclass(frozen=True)
@@ -31,47 +43,6 @@ class Filters:
     email: str | None = None
     phone: str | None = None
     private_ref: str | None = None
-
-
-def render(
-    customer: Customer,
-    context: ListContext,
-    private_ref: str | None,
-    loyalty_cards: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    timezone = context.timezone
-    return {
-        "id": customer.id,
-        "customer_list_id": customer.customer_list_id,
-        "anonymised": customer.anonymised,
-        "private_ref": private_ref,
-        "email": customer.email,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "gender": customer.gender,
-        "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
-        "created_at": render_time(customer.created_at, timezone),
-        "company_name": customer.company_name,
-        "phone": customer.phone,
-        "phone_access_code": customer.phone_access_code,
-        "address_1": customer.address_1,
-        "address_2": customer.address_2,
-        "postal_code": customer.postal_code,
-        "city": customer.city,
-        "state": customer.state,
-        "country": customer.country,
-        "latitude": customer.latitude,
-        "longitude": customer.longitude,
-        "delivery_notes": customer.delivery_notes,
-        "sms_marketing": customer.sms_marketing,
-        "email_marketing": customer.email_marketing,
-        "nb_orders": customer.nb_orders,
-        "order_total": render_money(customer.order_total_minor, context.currency),
-        "first_order_date": render_time(customer.first_order_at, timezone),
-        "last_order_date": render_time(customer.last_order_at, timezone),
-        "loyalty_cards": loyalty_cards or [],
-        "custom_fields": customer.custom_fields or {},
-    }
 
 
 def like_pattern(value: str) -> str | None:
@@ -95,18 +66,11 @@ async def _private_ref_of(session: AsyncSession, customer_id: str, client_id: st
     )
 
 
-async def _render_one(
-    session: AsyncSession, customer: Customer, context: ListContext, private_ref: str | None
-) -> dict[str, Any]:
-    cards = await loyalty.cards_of_customers(session, [customer.id])
-    return render(customer, context, private_ref, cards[customer.id])
-
-
 def _renderer(session: AsyncSession, customer: Customer, context: ListContext) -> events.Render:
     """Renders the customer as another connection reads it (its own private ref), for events."""
 
     async def render_for(reader: Principal) -> dict[str, Any]:
-        return await _render_one(
+        return await render_with_cards(
             session, customer, context, await _private_ref_of(session, customer.id, reader.client_id)
         )
 
@@ -152,7 +116,7 @@ async def retrieve(
 ) -> dict[str, Any]:
     customer = await _load(session, customer_list.id, customer_id)
     context = await context_of(session, customer_list)
-    return await _render_one(
+    return await render_with_cards(
         session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
     )
 
@@ -261,7 +225,7 @@ async def create(
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "create", customer_list, render)
     await watch.record(session, render, _event_ids(customer), context.timezone)
-    return await _render_one(session, customer, context, fields.private_ref)
+    return await render_with_cards(session, customer, context, fields.private_ref)
 
 
 async def update(
@@ -270,7 +234,7 @@ async def update(
     customer = await _load(session, customer_list.id, customer_id, for_update=True)
     context = await context_of(session, customer_list)
     private_ref = await _private_ref_of(session, customer.id, principal.client_id)
-    fields.check_echoed(await _render_one(session, customer, context, private_ref))
+    fields.check_echoed(await render_with_cards(session, customer, context, private_ref))
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "update", customer_list, render)
     _apply(customer, fields)
@@ -284,7 +248,7 @@ async def update(
     customer.updated_at = utcnow()
     await _flush(session)
     await watch.record(session, render, _event_ids(customer), context.timezone)
-    return await _render_one(session, customer, context, private_ref)
+    return await render_with_cards(session, customer, context, private_ref)
 
 
 async def anonymise(
@@ -303,7 +267,8 @@ async def anonymise(
         customer.updated_at = utcnow()
         await session.flush()
         await watch.record(session, render, _event_ids(customer), context.timezone)
-        await orders.anonymise_customer_orders(session, customer.id, cause=principal)
-    return await _render_one(
+        for anonymise_copies in _copies_hooks:
+            await anonymise_copies(session, customer.id, principal)
+    return await render_with_cards(
         session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
     )

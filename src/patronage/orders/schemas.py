@@ -30,8 +30,6 @@ STATUSES = (
     "cancelled",
     "delivery_failed",
 )
-# Orders in these statuses do not count in a customer's statistics.
-UNCOUNTED_STATUSES = ("rejected", "cancelled")
 SERVICE_TYPES = ("delivery", "collection", "eat_in")
 
 # Computed fields: none may be sent on a create.

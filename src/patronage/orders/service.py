@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, case, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage import custom_fields
@@ -22,7 +22,10 @@ from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
 from patronage.customers import service as customers
 from patronage.customers.models import Customer, CustomerPrivateRef
+from patronage.customers.render import render as render_customer
+from patronage.customers.render import render_with_cards
 from patronage.customers.schemas import ANONYMISED_FIELDS
+from patronage.customers.statistics import refresh_customer_statistics
 from patronage.db import utcnow
 from patronage.errors import Forbidden, NotFound, ValidationFailed, field_error, validation_failed
 from patronage.events import service as events
@@ -36,7 +39,6 @@ from patronage.orders.schemas import (
     MAX_TOTAL_MINOR,
     READ_ONLY,
     STATUSES,
-    UNCOUNTED_STATUSES,
     ItemIn,
     OrderCreate,
     OrderLoyaltyOperationIn,
@@ -46,7 +48,7 @@ from patronage.orders.schemas import (
 from patronage.pagination import Page, PageRequest, cut_page, keyset
 from patronage.readonly import strip_read_only
 from patronage.tenancy import service as tenancy
-from patronage.tenancy.models import Account, Location
+from patronage.tenancy.models import Location
 
 SCOPE = "orders"
 _MICRO = 10**6  # quantities are exact to 6 decimal places
@@ -345,7 +347,7 @@ def _guest(fields: BaseModel, location: Location) -> dict[str, Any]:
         **values,
     )
     context = ListContext(None, location.timezone, location.currency)  # type: ignore[arg-type]
-    rendered = customers.render(transient, context, None, [])
+    rendered = render_customer(transient, context, None, [])
     rendered.update(nb_orders=None, order_total=None, first_order_date=None, last_order_date=None)
     return rendered
 
@@ -372,10 +374,9 @@ async def _resolve_customer(
 async def _render_customer_copy(session: AsyncSession, link: _Link) -> dict[str, Any] | None:
     if link.customer is None or link.customer_list is None:
         return link.guest
-    cards = await loyalty.cards_of_customers(session, [link.customer.id])
     context = await context_of(session, link.customer_list)
     # No private ref in the copy: render() puts in the reader's own.
-    return customers.render(link.customer, context, None, cards[link.customer.id])
+    return await render_with_cards(session, link.customer, context, None)
 
 
 # --- loyalty operations in an order --------------------------------------------------------------------
@@ -431,43 +432,6 @@ async def _apply_loyalty(
             }
         )
     return rendered
-
-
-# --- customer statistics -------------------------------------------------------------------------------
-
-
-async def refresh_customer_statistics(session: AsyncSession, customer_id: str) -> None:
-    """Recomputes a customer's order statistics from its orders, under the customer's row lock.
-
-    Called in the transaction of every change that can move them (an order linked, a status changed): the
-    lock orders concurrent refreshes of one customer, and the aggregate, run after the lock is taken, sees
-    every order committed before.
-    """
-    customer = await session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
-    if customer is None:
-        return
-    currency = await session.scalar(
-        select(func.coalesce(Location.currency, Account.currency))
-        .select_from(CustomerList)
-        .join(Account, Account.id == CustomerList.account_id)
-        .outerjoin(Location, Location.id == CustomerList.location_id)
-        .where(CustomerList.id == customer.customer_list_id)
-    )
-    count, total, first, last = (
-        await session.execute(
-            select(
-                func.count(Order.id),
-                func.coalesce(func.sum(case((Order.currency == currency, Order.total_minor), else_=0)), 0),
-                func.min(Order.created_at),
-                func.max(Order.created_at),
-            ).where(Order.customer_id == customer_id, Order.status.not_in(UNCOUNTED_STATUSES))
-        )
-    ).one()
-    customer.nb_orders = int(count)
-    customer.order_total_minor = int(total)
-    customer.first_order_at = first
-    customer.last_order_at = last
-    await session.flush()
 
 
 # --- create ----------------------------------------------------------------------------------------------
@@ -674,8 +638,9 @@ async def update(
 # --- anonymisation --------------------------------------------------------------------------------------
 
 
+@customers.anonymises_copies
 async def anonymise_customer_orders(
-    session: AsyncSession, customer_id: str, *, cause: Principal | None = None
+    session: AsyncSession, customer_id: str, cause: Principal | None = None
 ) -> list[str]:
     """Anonymises the customer copy inside each of the customer's orders (SPEC §7); returns the ids changed.
 
