@@ -1,0 +1,106 @@
+"""Order amounts as pure functions (orders.pricing): subtotals, rounding and totals in minor units, no database."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from patronage.errors import ValidationFailed
+from patronage.orders.pricing import item_subtotal, price_order, round_half_up
+from patronage.orders.schemas import OrderCreate
+
+
+def _order(currency: str = "EUR", **fields: Any) -> OrderCreate:
+    return OrderCreate.model_validate({"status": "new", **fields}, context={"currency": currency, "timezone": "UTC"})
+
+
+def _item(price: str, quantity: Any = 1, **fields: Any) -> dict[str, Any]:
+    return {"product_name": "Dish", "price": price, "quantity": quantity, **fields}
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "rounded"),
+    [(10, 5, 2), (4, 10, 0), (5, 10, 1), (6, 10, 1), (15, 10, 2), (-4, 10, 0), (-5, 10, -1), (-15, 10, -2), (0, 7, 0)],
+)
+def test_round_half_up_rounds_halves_away_from_zero(numerator: int, denominator: int, rounded: int) -> None:
+    assert round_half_up(numerator, denominator) == rounded
+
+
+def test_item_subtotal_adds_options_before_multiplying() -> None:
+    # (8.90 + 0.50 × 3 + 0.25 × 1) × 2 = 21.30
+    assert item_subtotal(890, Decimal(2), [(50, Decimal(3)), (25, Decimal(1))]) == 2130
+    # (1.00 + 0.01 × 0.5) × 0.5 = 0.5025 -> 0.50: the option is not rounded on its own (that would give 0.51).
+    assert item_subtotal(100, Decimal("0.5"), [(1, Decimal("0.5"))]) == 50
+    assert item_subtotal(100, Decimal(1), []) == 100
+
+
+@pytest.mark.parametrize(
+    ("price", "quantity", "subtotal"),
+    [
+        (99, "0.5", 50),  # 0.495 -> 0.50
+        (101, "0.333", 34),  # 0.33633 -> 0.34
+        (100, "0.333", 33),
+        (-99, "0.5", -50),  # halves away from zero
+        (1, "0.000001", 0),
+        (99999999999999, "999", 99899999999999001),
+    ],
+)
+def test_item_subtotal_rounds_once(price: int, quantity: str, subtotal: int) -> None:
+    assert item_subtotal(price, Decimal(quantity), []) == subtotal
+
+
+def test_price_order_renders_the_elements_and_the_total() -> None:
+    fields = _order(
+        items=[
+            _item(
+                "8.90 EUR",
+                "2",
+                options=[
+                    {"name": "Olives", "price": "0.50 EUR", "quantity": 3},
+                    {"name": "Basil", "price": "0.25 EUR"},
+                ],
+                points_earned="8.9",
+            ),
+            _item("1.5 EUR"),
+        ],
+        charges=[{"name": "Delivery", "price": "2.00 EUR"}],
+        discounts=[{"name": "Welcome", "price_off": "3.10 EUR"}],
+        payments=[{"name": "Card", "amount": "21.20 EUR"}],
+    )
+    priced = price_order(fields, "EUR")
+    assert priced.total_minor == 2170  # 21.30 + 1.50 + 2.00 − 3.10; payments do not count
+    margherita, water = priced.items
+    assert margherita["subtotal"] == "21.30 EUR" and margherita["quantity"] == "2.0"
+    assert [option["price"] for option in margherita["options"]] == ["0.50 EUR", "0.25 EUR"]
+    assert margherita["options"][1]["quantity"] == "1.0" and margherita["points_earned"] == "8.9"
+    assert water["price"] == "1.50 EUR" and water["subtotal"] == "1.50 EUR" and water["options"] == []
+    assert priced.charges[0]["price"] == "2.00 EUR" and priced.discounts[0]["price_off"] == "3.10 EUR"
+    assert priced.payments[0]["amount"] == "21.20 EUR"
+    ids = [element["id"] for element in [*priced.items, *priced.charges, *priced.discounts, *priced.payments]]
+    assert len(set(ids)) == 5
+
+
+def test_an_empty_order_totals_zero() -> None:
+    priced = price_order(_order(), "EUR")
+    assert (priced.items, priced.charges, priced.discounts, priced.payments, priced.total_minor) == ([], [], [], [], 0)
+
+
+def test_currencies_without_minor_units() -> None:
+    priced = price_order(_order("JPY", items=[_item("950 JPY", "3")]), "JPY")
+    assert priced.total_minor == 2850 and priced.items[0]["subtotal"] == "2850 JPY"
+
+
+def test_discounts_may_take_the_total_below_zero() -> None:
+    priced = price_order(_order(items=[_item("1.00 EUR")], discounts=[{"price_off": "2.50 EUR"}]), "EUR")
+    assert priced.total_minor == -150
+
+
+def test_too_large_subtotals_and_totals_are_refused() -> None:
+    huge = _item("999999999999.99 EUR", "999999")
+    with pytest.raises(ValidationFailed) as error:
+        price_order(_order(items=[_item("1.00 EUR"), huge]), "EUR")
+    assert error.value.errors == [{"field": "items.1.subtotal", "message": "is too large"}]
+    large = _item("999999999999.99 EUR", "999")  # 998999999999990.01 EUR: under the limit
+    with pytest.raises(ValidationFailed) as error:
+        price_order(_order(items=[large] * 11), "EUR")
+    assert error.value.errors == [{"field": "total", "message": "is too large"}]
