@@ -5,13 +5,15 @@ from typing import Any
 
 import pytest
 
+from patronage.bodies import parse_model
 from patronage.errors import ValidationFailed
 from patronage.orders.pricing import item_subtotal, price_order, round_half_up
 from patronage.orders.schemas import OrderCreate
 
 
-def _order(currency: str = "EUR", **fields: Any) -> OrderCreate:
-    return OrderCreate.model_validate({"status": "new", **fields}, context={"currency": currency, "timezone": "UTC"})
+def _order(**fields: Any) -> OrderCreate:
+    """A body as the route validates it: amounts as sent, not yet in any location's currency."""
+    return parse_model(OrderCreate, {"status": "new", **fields})
 
 
 def _item(price: str, quantity: Any = 1, **fields: Any) -> dict[str, Any]:
@@ -86,8 +88,43 @@ def test_an_empty_order_totals_zero() -> None:
 
 
 def test_currencies_without_minor_units() -> None:
-    priced = price_order(_order("JPY", items=[_item("950 JPY", "3")]), "JPY")
+    priced = price_order(_order(items=[_item("950 JPY", "3")]), "JPY")
     assert priced.total_minor == 2850 and priced.items[0]["subtotal"] == "2850 JPY"
+    with pytest.raises(ValidationFailed) as error:
+        price_order(_order(items=[_item("950.0 JPY")]), "JPY")
+    assert error.value.errors == [{"field": "items.0.price", "message": "has more decimal places than JPY allows (0)"}]
+
+
+def test_amounts_must_be_in_the_locations_currency_every_error_listed() -> None:
+    fields = _order(
+        items=[
+            _item("1.00 EUR", options=[{"name": "x", "price": "0.5 EUR"}, {"name": "y", "price": "0.50 USD"}]),
+            _item("8.905 EUR"),
+        ],
+        charges=[{"price": "2.00 GBP"}],
+        discounts=[{"price_off": "1.000 EUR"}],  # as written: three decimals, even if the last is a zero
+        payments=[{"amount": "5.00 USD"}],
+    )
+    with pytest.raises(ValidationFailed) as error:
+        price_order(fields, "EUR")
+    assert error.value.errors == [
+        {"field": "items.0.options.1.price", "message": "must be in EUR, the location's currency"},
+        {"field": "items.1.price", "message": "has more decimal places than EUR allows (2)"},
+        {"field": "charges.0.price", "message": "must be in EUR, the location's currency"},
+        {"field": "discounts.0.price_off", "message": "has more decimal places than EUR allows (2)"},
+        {"field": "payments.0.amount", "message": "must be in EUR, the location's currency"},
+    ]
+    # The same body in a USD location: the other amounts are the wrong ones.
+    with pytest.raises(ValidationFailed) as error:
+        price_order(_order(items=[_item("1.00 EUR")], payments=[{"amount": "5.00 USD"}]), "USD")
+    assert [e["field"] for e in error.value.errors] == ["items.0.price"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "minor"), [("8.90 EUR", 890), ("8.9 EUR", 890), ("8 EUR", 800), ("-0.05 EUR", -5), ("007.10 EUR", 710)]
+)
+def test_amounts_in_minor_units(amount: str, minor: int) -> None:
+    assert price_order(_order(charges=[{"price": amount}]), "EUR").total_minor == minor
 
 
 def test_discounts_may_take_the_total_below_zero() -> None:

@@ -1,19 +1,23 @@
 """Order routes (SPEC §8): under a location (``/locations/:id`` or ``/location``), and the account's index."""
 
-from typing import Any
+from fastapi import Depends, Query
 
-from fastapi import APIRouter, Depends, Query, Request
-
-from patronage._transition import openapi_body, run_write
-from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.deps import Body, Caller, ReadSession, WriteSession
+from patronage.idempotency import Idempotent
 from patronage.orders import service
+from patronage.orders.access import (
+    ConnectedReadableAccount,
+    ConnectedReadableLocation,
+    ConnectedWritableLocation,
+    ReadableAccount,
+    ReadableLocation,
+    WritableLocation,
+)
 from patronage.orders.schemas import OrderCreate, OrderUpdate
 from patronage.pagination import PageRequest, page_request, page_response
+from patronage.routing import ApiRouter
 
-router = APIRouter(prefix="/v1", tags=["orders"])
-CREATE_BODY = openapi_body(OrderCreate)
-UPDATE_BODY = openapi_body(OrderUpdate)
+router = ApiRouter(prefix="/v1", tags=["orders"])
 
 
 def filters(
@@ -39,116 +43,111 @@ def filters(
 
 @router.get("/locations/{location_id}/orders", summary="List a location's orders, newest first")
 async def index_of_location(
-    location_id: str,
-    request: Request,
+    location: ReadableLocation,
+    session: ReadSession,
+    principal: Caller,
     page: PageRequest = Depends(page_request),
     search: service.Filters = Depends(filters),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        result = await service.index_of_location(session, principal, location_id, search, page)
+):
+    result = await service.index_of_location(session, principal, location, search, page)
     return page_response(result.items, result.next_cursor)
 
 
 @router.get("/location/orders", summary="List the connected location's orders, newest first")
 async def index_of_connected_location(
-    request: Request,
+    location: ConnectedReadableLocation,
+    session: ReadSession,
+    principal: Caller,
     page: PageRequest = Depends(page_request),
     search: service.Filters = Depends(filters),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    return await index_of_location(principal.require_location_level(), request, page, search, principal)
+):
+    result = await service.index_of_location(session, principal, location, search, page)
+    return page_response(result.items, result.next_cursor)
 
 
 @router.get("/accounts/{account_id}/orders", summary="List the orders of every location of an account")
 async def index_of_account(
-    account_id: str,
-    request: Request,
+    account: ReadableAccount,
+    session: ReadSession,
+    principal: Caller,
     page: PageRequest = Depends(page_request),
     search: service.Filters = Depends(filters),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        result = await service.index_of_account(session, principal, account_id, search, page)
+):
+    result = await service.index_of_account(session, principal, account, search, page)
     return page_response(result.items, result.next_cursor)
 
 
 @router.get("/account/orders", summary="List the orders of the connected account")
 async def index_of_connected_account(
-    request: Request,
+    account: ConnectedReadableAccount,
+    session: ReadSession,
+    principal: Caller,
     page: PageRequest = Depends(page_request),
     search: service.Filters = Depends(filters),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    return await index_of_account(principal.require_account_level(), request, page, search, principal)
+):
+    result = await service.index_of_account(session, principal, account, search, page)
+    return page_response(result.items, result.next_cursor)
 
 
 # --- create ---------------------------------------------------------------------------------------------
 
 
-@router.post("/locations/{location_id}/orders", status_code=201, summary="Create an order", openapi_extra=CREATE_BODY)
-async def create(location_id: str, request: Request, principal: Principal = Depends(current_principal)) -> Any:
-    data = await json_object(request)
-    return await run_write(
-        request,
-        principal,
-        data,
-        lambda session: service.create(session, principal, location_id, data),
-        status_code=201,
-    )
+@router.post("/locations/{location_id}/orders", status_code=201, summary="Create an order")
+async def create(
+    fields: Body[OrderCreate],
+    idempotency: Idempotent,
+    location: WritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await service.create(session, principal, location, fields), 201)
 
 
-@router.post(
-    "/location/orders",
-    status_code=201,
-    summary="Create an order in the connected location",
-    openapi_extra=CREATE_BODY,
-)
-async def create_in_connected_location(request: Request, principal: Principal = Depends(current_principal)) -> Any:
-    return await create(principal.require_location_level(), request, principal)
+@router.post("/location/orders", status_code=201, summary="Create an order in the connected location")
+async def create_in_connected_location(
+    fields: Body[OrderCreate],
+    idempotency: Idempotent,
+    location: ConnectedWritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await service.create(session, principal, location, fields), 201)
 
 
 # --- retrieve, update -----------------------------------------------------------------------------------
 
 
 @router.get("/locations/{location_id}/orders/{order_id}", summary="Retrieve an order")
-async def retrieve(
-    location_id: str, order_id: str, request: Request, principal: Principal = Depends(current_principal)
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        return await service.retrieve(session, principal, location_id, order_id)
+async def retrieve(order_id: str, location: ReadableLocation, session: ReadSession, principal: Caller):
+    return await service.retrieve(session, principal, location, order_id)
 
 
 @router.get("/location/orders/{order_id}", summary="Retrieve an order of the connected location")
 async def retrieve_in_connected_location(
-    order_id: str, request: Request, principal: Principal = Depends(current_principal)
-) -> Any:
-    return await retrieve(principal.require_location_level(), order_id, request, principal)
+    order_id: str, location: ConnectedReadableLocation, session: ReadSession, principal: Caller
+):
+    return await service.retrieve(session, principal, location, order_id)
 
 
-@router.patch("/locations/{location_id}/orders/{order_id}", summary="Update an order", openapi_extra=UPDATE_BODY)
-@router.put(
-    "/locations/{location_id}/orders/{order_id}",
-    summary="Update an order (alias of PATCH)",
-    openapi_extra=UPDATE_BODY,
-)
+@router.patch("/locations/{location_id}/orders/{order_id}", summary="Update an order")
+@router.put("/locations/{location_id}/orders/{order_id}", summary="Update an order (alias of PATCH)")
 async def update(
-    location_id: str, order_id: str, request: Request, principal: Principal = Depends(current_principal)
-) -> Any:
-    data = await json_object(request)
-    async with get_db(request).session(write=True) as session:
-        return await service.update(session, principal, location_id, order_id, data)
+    order_id: str,
+    fields: Body[OrderUpdate],
+    location: WritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return await service.update(session, principal, location, order_id, fields)
 
 
-@router.patch(
-    "/location/orders/{order_id}", summary="Update an order of the connected location", openapi_extra=UPDATE_BODY
-)
-@router.put(
-    "/location/orders/{order_id}",
-    summary="Update an order of the connected location (alias of PATCH)",
-    openapi_extra=UPDATE_BODY,
-)
+@router.patch("/location/orders/{order_id}", summary="Update an order of the connected location")
+@router.put("/location/orders/{order_id}", summary="Update an order of the connected location (alias of PATCH)")
 async def update_in_connected_location(
-    order_id: str, request: Request, principal: Principal = Depends(current_principal)
-) -> Any:
-    return await update(principal.require_location_level(), order_id, request, principal)
+    order_id: str,
+    fields: Body[OrderUpdate],
+    location: ConnectedWritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return await service.update(session, principal, location, order_id, fields)

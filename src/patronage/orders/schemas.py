@@ -1,20 +1,23 @@
 """What a client may send for an order (SPEC §8).
 
-Money and times depend on the order's location (its currency, its timezone): they are validated with a
-validation context ``{"currency": ..., "timezone": ...}``, so that every error names its field
-(``items.0.price``).
+A body is validated on its own, before any transaction: shapes, syntax and ranges. What depends on the
+order's location is left to the service: an amount is kept as sent (:class:`Amount`) until orders.pricing
+checks its currency against the location's, a time without offset as a naive ``datetime`` until
+:func:`in_utc` reads it in the location's timezone.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictStr, ValidationInfo, WithJsonSchema, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, StrictStr, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
+from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerFields
-from patronage.formats import currency_exponent, zone
+from patronage.formats import zone
 from patronage.validators import Delta, Points, Str255, Str1000, exact_decimal
 
 STATUSES = (
@@ -66,36 +69,40 @@ MAX_AMOUNT_DIGITS = 12
 MAX_TOTAL_MINOR = 10**17
 
 _MONEY = re.compile(r"^(-?)([0-9]+)(?:\.([0-9]+))? ([A-Z]{3})$")
+MONEY_SYNTAX = 'must be an amount and a currency, such as "8.90 EUR"'
+TIME_SYNTAX = "must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00"
 
 
 def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid", message)
 
 
-def _context(info: ValidationInfo, key: str) -> str:
-    context = info.context or {}
-    return context[key]
+@dataclass(frozen=True)
+class Amount:
+    """An amount as sent, ``"-8.90 EUR"``: its digits as written (``decimals`` keeps trailing zeros, the
+    currency decides how many it may have) and its currency code."""
+
+    negative: bool
+    units: str
+    decimals: str
+    currency: str
+
+    def minor_units(self, exponent: int) -> int:
+        """In minor units of a currency with ``exponent`` decimal places (at least as many as written)."""
+        minor = int(self.units + self.decimals.ljust(exponent, "0"))
+        return -minor if self.negative else minor
 
 
-def _money(value: Any, info: ValidationInfo) -> int:
-    """``"8.90 EUR"`` in the location's currency -> 890 (minor units)."""
-    currency = _context(info, "currency")
+def _amount(value: Any) -> Amount:
     if not isinstance(value, str):
-        raise _fail(f'must be an amount and a currency, such as "8.90 {currency}"')
+        raise _fail(MONEY_SYNTAX)
     match = _MONEY.match(value)
     if match is None:
-        raise _fail(f'must be an amount and a currency, such as "8.90 {currency}"')
-    sign, units, decimals, code = match.groups()
-    if code != currency:
-        raise _fail(f"must be in {currency}, the location's currency")
-    exponent = currency_exponent(currency)
-    decimals = decimals or ""
-    if len(decimals) > exponent:
-        raise _fail(f"has more decimal places than {currency} allows ({exponent})")
+        raise _fail(MONEY_SYNTAX)
+    sign, units, decimals, currency = match.groups()
     if len(units.lstrip("0")) > MAX_AMOUNT_DIGITS:
         raise _fail(f"must be smaller than 10^{MAX_AMOUNT_DIGITS}")
-    minor = int(units + decimals.ljust(exponent, "0"))
-    return -minor if sign else minor
+    return Amount(bool(sign), units, decimals or "", currency)
 
 
 def _quantity(value: Any) -> Decimal:
@@ -112,33 +119,43 @@ def _quantity(value: Any) -> Decimal:
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 
 
-def parse_time(value: str, timezone: str, *, date_only: bool = False) -> datetime:
-    """ISO 8601 -> naive UTC; without an offset the time is in ``timezone``. Raises ValueError."""
+def read_time(value: str, *, date_only: bool = False) -> datetime:
+    """ISO 8601 -> ``datetime``, naive when the text has no offset. Raises ValueError."""
     text = value.strip()
     # An unencoded "+" in a query string arrives as a space: "…T11:43:51 02:00".
     text = re.sub(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$", r"\1+\2", text)
     if not (_TIME.match(text) or (date_only and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text))):
         raise ValueError(value)
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone(timezone))
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    return datetime.fromisoformat(text)
 
 
-def _time(value: Any, info: ValidationInfo) -> datetime:
+def in_utc(moment: datetime, timezone: str) -> datetime:
+    """-> naive UTC (as stored); a naive ``moment`` is a time in ``timezone``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(timezone))
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def parse_time(value: str, timezone: str, *, date_only: bool = False) -> datetime:
+    """ISO 8601 -> naive UTC; without an offset the time is in ``timezone``. Raises ValueError."""
+    return in_utc(read_time(value, date_only=date_only), timezone)
+
+
+def _time(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise _fail("must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00")
+        raise _fail(TIME_SYNTAX)
     try:
-        return parse_time(value, _context(info, "timezone"))
+        return read_time(value)
     except ValueError:
-        raise _fail("must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00") from None
+        raise _fail(TIME_SYNTAX) from None
 
 
-Money = Annotated[int, BeforeValidator(_money), WithJsonSchema({"type": "string", "examples": ["8.90 EUR"]})]
+Money = Annotated[Amount, PlainValidator(_amount), WithJsonSchema({"type": "string", "examples": ["8.90 EUR"]})]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity), WithJsonSchema({"type": "string", "examples": ["1", "0.5"]})]
+# As sent: aware with an offset, naive without one (read in the location's timezone by the service).
 Time = Annotated[
     datetime,
-    BeforeValidator(_time),
+    PlainValidator(_time),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2020-06-25T11:43:51+02:00"]}),
 ]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
@@ -209,7 +226,9 @@ GuestCustomerIn = create_model(
 )
 
 
-class OrderCreate(_Strict):
+class OrderCreate(BodyModel):
+    read_only = CREATE_READ_ONLY
+
     status: Status
     ref: Str255 | None = None
     private_ref: Str255 | None = None
@@ -233,7 +252,12 @@ class OrderCreate(_Strict):
     customer: GuestCustomerIn | None = None  # type: ignore[valid-type]
 
 
-class OrderUpdate(_Strict):
+class OrderUpdate(BodyModel):
+    """Echoed read-only fields are checked by the service (``check_echoed``) against the order as rendered."""
+
+    read_only = READ_ONLY
+    echo_read_only = True
+
     # Optional in an update, but never null: a null status fails the Literal check like any other bad value.
     status: Status = None  # type: ignore[assignment]
     confirmed_time: Time | None = None

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +15,7 @@ from patronage.customers.models import Customer
 from patronage.customers.schemas import ANONYMISED_FIELDS
 from patronage.customers.statistics import refresh_customer_statistics
 from patronage.db import utcnow
-from patronage.errors import NotFound, field_error, validation_failed
+from patronage.errors import NotFound, field_error
 from patronage.events import service as events
 from patronage.ids import new_id
 from patronage.orders import access
@@ -25,11 +24,9 @@ from patronage.orders.loyalty_operations import apply_loyalty_operations
 from patronage.orders.models import Order, OrderPrivateRef
 from patronage.orders.pricing import price_order
 from patronage.orders.render import render, render_row, select_rendered
-from patronage.orders.schemas import CREATE_READ_ONLY, READ_ONLY, STATUSES, OrderCreate, OrderUpdate, parse_time
+from patronage.orders.schemas import STATUSES, OrderCreate, OrderUpdate, in_utc, parse_time
 from patronage.pagination import Page, PageRequest, cut_page, keyset
-from patronage.readonly import strip_read_only
-from patronage.tenancy import service as tenancy
-from patronage.tenancy.models import Location
+from patronage.tenancy.models import Account, Location
 
 # --- events ---------------------------------------------------------------------------------------------
 
@@ -67,20 +64,16 @@ def _event_ids(order: Order) -> dict[str, Any]:
     return {"account_id": order.account_id, "location_id": order.location_id, "order_id": order.id}
 
 
-def _parse(model: type[BaseModel], data: dict[str, Any], location: Location) -> Any:
-    try:
-        return model.model_validate(data, context={"currency": location.currency, "timezone": location.timezone})
-    except ValidationError as exc:
-        raise validation_failed(exc.errors(include_url=False)) from None
-
-
 # --- create ----------------------------------------------------------------------------------------------
 
 
-async def create(session: AsyncSession, principal: Principal, location_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    access.require_scope(principal, write=True)
-    location = await tenancy.visible_location(session, principal, location_id)
-    fields: OrderCreate = _parse(OrderCreate, strip_read_only(data, CREATE_READ_ONLY, None), location)
+def _in_utc(moment: datetime | None, location: Location) -> datetime | None:
+    return in_utc(moment, location.timezone) if moment is not None else None
+
+
+async def create(
+    session: AsyncSession, principal: Principal, location: Location, fields: OrderCreate
+) -> dict[str, Any]:
     priced = price_order(fields, location.currency)
     merged_fields = custom_fields.merge({}, fields.custom_fields, reset=True)
     link = await resolve_customer(session, principal, fields, location)
@@ -94,8 +87,8 @@ async def create(session: AsyncSession, principal: Principal, location_id: str, 
         service_type=fields.service_type,
         service_type_ref=fields.service_type_ref,
         created_by=principal.client_name,
-        expected_time=fields.expected_time,
-        confirmed_time=fields.confirmed_time,
+        expected_time=_in_utc(fields.expected_time, location),
+        confirmed_time=_in_utc(fields.confirmed_time, location),
         customer_notes=fields.customer_notes,
         seller_notes=fields.seller_notes,
         collection_code=fields.collection_code,
@@ -137,9 +130,7 @@ async def create(session: AsyncSession, principal: Principal, location_id: str, 
 # --- retrieve, list -------------------------------------------------------------------------------------
 
 
-async def retrieve(session: AsyncSession, principal: Principal, location_id: str, order_id: str) -> dict[str, Any]:
-    access.require_scope(principal, write=False)
-    location = await tenancy.visible_location(session, principal, location_id)
+async def retrieve(session: AsyncSession, principal: Principal, location: Location, order_id: str) -> dict[str, Any]:
     row = (
         await session.execute(select_rendered(principal).where(Order.id == order_id, Order.location_id == location.id))
     ).first()
@@ -191,20 +182,15 @@ async def _index(
 
 
 async def index_of_location(
-    session: AsyncSession, principal: Principal, location_id: str, filters: Filters, page: PageRequest
+    session: AsyncSession, principal: Principal, location: Location, filters: Filters, page: PageRequest
 ) -> Page:
-    access.require_scope(principal, write=False)
-    location = await tenancy.visible_location(session, principal, location_id)
     return await _index(session, principal, Order.location_id == location.id, filters, location.timezone, page)
 
 
 async def index_of_account(
-    session: AsyncSession, principal: Principal, account_id: str, filters: Filters, page: PageRequest
+    session: AsyncSession, principal: Principal, account: Account, filters: Filters, page: PageRequest
 ) -> Page:
     """Every order of the account's locations (account-level connections only)."""
-    access.require_scope(principal, write=False)
-    tenancy.require_account_endpoint(principal, account_id)
-    account = await tenancy.visible_account(session, principal, account_id)
     return await _index(session, principal, Order.account_id == account.id, filters, account.timezone, page)
 
 
@@ -225,10 +211,8 @@ async def _set_private_ref(session: AsyncSession, order: Order, client_id: str, 
 
 
 async def update(
-    session: AsyncSession, principal: Principal, location_id: str, order_id: str, data: dict[str, Any]
+    session: AsyncSession, principal: Principal, location: Location, order_id: str, fields: OrderUpdate
 ) -> dict[str, Any]:
-    access.require_scope(principal, write=True)
-    location = await tenancy.visible_location(session, principal, location_id)
     found = (
         await session.execute(
             select(Order.id, Order.customer_id).where(Order.id == order_id, Order.location_id == location.id)
@@ -236,23 +220,21 @@ async def update(
     ).first()
     if found is None:
         raise NotFound("Order not found")
-    if found.customer_id is not None and "status" in data:
+    sent = fields.model_fields_set
+    if found.customer_id is not None and "status" in sent:
         # Locks in the order every writer takes them: the customer first, then its orders.
         await session.execute(select(Customer.id).where(Customer.id == found.customer_id).with_for_update())
     locked = select_rendered(principal).where(Order.id == order_id).with_for_update(of=Order)
     order, private_ref, customer_private_ref, _ = (await session.execute(locked)).one()
-    fields: OrderUpdate = _parse(
-        OrderUpdate,
-        strip_read_only(data, READ_ONLY, render(order, location.timezone, private_ref, customer_private_ref)),
-        location,
-    )
+    fields.check_echoed(render(order, location.timezone, private_ref, customer_private_ref))
     render_for = _renderer(session, order)
     watch = await _watch(session, principal, "update", order, render_for)
-    sent = fields.model_fields_set
     status_changed = "status" in sent and fields.status != order.status
     if status_changed:
         order.status = fields.status
-    for name in ("confirmed_time", "seller_notes", "collection_code"):
+    if "confirmed_time" in sent:
+        order.confirmed_time = _in_utc(fields.confirmed_time, location)
+    for name in ("seller_notes", "collection_code"):
         if name in sent:
             setattr(order, name, getattr(fields, name))
     if "custom_fields" in sent:
