@@ -13,7 +13,7 @@ from patronage.orders.access import (
     ReadableLocation,
     WritableLocation,
 )
-from patronage.orders.schemas import OrderCreate, OrderUpdate
+from patronage.orders.schemas import OrderCreate, OrderOut, OrderUpdate
 from patronage.pagination import PageRequest, page_request, page_response
 from patronage.routing import ApiRouter
 
@@ -41,7 +41,9 @@ def filters(
 # --- index ----------------------------------------------------------------------------------------------
 
 
-@router.get("/locations/{location_id}/orders", summary="List a location's orders, newest first")
+@router.get(
+    "/locations/{location_id}/orders", summary="List a location's orders, newest first", response_model=list[OrderOut]
+)
 async def index_of_location(
     location: ReadableLocation,
     session: ReadSession,
@@ -53,7 +55,9 @@ async def index_of_location(
     return page_response(result.items, result.next_cursor)
 
 
-@router.get("/location/orders", summary="List the connected location's orders, newest first")
+@router.get(
+    "/location/orders", summary="List the connected location's orders, newest first", response_model=list[OrderOut]
+)
 async def index_of_connected_location(
     location: ConnectedReadableLocation,
     session: ReadSession,
@@ -65,7 +69,11 @@ async def index_of_connected_location(
     return page_response(result.items, result.next_cursor)
 
 
-@router.get("/accounts/{account_id}/orders", summary="List the orders of every location of an account")
+@router.get(
+    "/accounts/{account_id}/orders",
+    summary="List the orders of every location of an account",
+    response_model=list[OrderOut],
+)
 async def index_of_account(
     account: ReadableAccount,
     session: ReadSession,
@@ -77,7 +85,7 @@ async def index_of_account(
     return page_response(result.items, result.next_cursor)
 
 
-@router.get("/account/orders", summary="List the orders of the connected account")
+@router.get("/account/orders", summary="List the orders of the connected account", response_model=list[OrderOut])
 async def index_of_connected_account(
     account: ConnectedReadableAccount,
     session: ReadSession,
@@ -92,7 +100,7 @@ async def index_of_connected_account(
 # --- create ---------------------------------------------------------------------------------------------
 
 
-@router.post("/locations/{location_id}/orders", status_code=201, summary="Create an order")
+@router.post("/locations/{location_id}/orders", status_code=201, summary="Create an order", response_model=OrderOut)
 async def create(
     fields: Body[OrderCreate],
     idempotency: Idempotent,
@@ -103,7 +111,9 @@ async def create(
     return idempotency.respond(await service.create(session, principal, location, fields), 201)
 
 
-@router.post("/location/orders", status_code=201, summary="Create an order in the connected location")
+@router.post(
+    "/location/orders", status_code=201, summary="Create an order in the connected location", response_model=OrderOut
+)
 async def create_in_connected_location(
     fields: Body[OrderCreate],
     idempotency: Idempotent,
@@ -117,20 +127,24 @@ async def create_in_connected_location(
 # --- retrieve, update -----------------------------------------------------------------------------------
 
 
-@router.get("/locations/{location_id}/orders/{order_id}", summary="Retrieve an order")
+@router.get("/locations/{location_id}/orders/{order_id}", summary="Retrieve an order", response_model=OrderOut)
 async def retrieve(order_id: str, location: ReadableLocation, session: ReadSession, principal: Caller):
     return await service.retrieve(session, principal, location, order_id)
 
 
-@router.get("/location/orders/{order_id}", summary="Retrieve an order of the connected location")
+@router.get(
+    "/location/orders/{order_id}", summary="Retrieve an order of the connected location", response_model=OrderOut
+)
 async def retrieve_in_connected_location(
     order_id: str, location: ConnectedReadableLocation, session: ReadSession, principal: Caller
 ):
     return await service.retrieve(session, principal, location, order_id)
 
 
-@router.patch("/locations/{location_id}/orders/{order_id}", summary="Update an order")
-@router.put("/locations/{location_id}/orders/{order_id}", summary="Update an order (alias of PATCH)")
+@router.patch("/locations/{location_id}/orders/{order_id}", summary="Update an order", response_model=OrderOut)
+@router.put(
+    "/locations/{location_id}/orders/{order_id}", summary="Update an order (alias of PATCH)", response_model=OrderOut
+)
 async def update(
     order_id: str,
     fields: Body[OrderUpdate],
@@ -141,8 +155,14 @@ async def update(
     return await service.update(session, principal, location, order_id, fields)
 
 
-@router.patch("/location/orders/{order_id}", summary="Update an order of the connected location")
-@router.put("/location/orders/{order_id}", summary="Update an order of the connected location (alias of PATCH)")
+@router.patch(
+    "/location/orders/{order_id}", summary="Update an order of the connected location", response_model=OrderOut
+)
+@router.put(
+    "/location/orders/{order_id}",
+    summary="Update an order of the connected location (alias of PATCH)",
+    response_model=OrderOut,
+)
 async def update_in_connected_location(
     order_id: str,
     fields: Body[OrderUpdate],

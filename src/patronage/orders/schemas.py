@@ -12,11 +12,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, StrictStr, WithJsonSchema, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictStr,
+    WithJsonSchema,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from patronage.bodies import BodyModel
-from patronage.customers.schemas import CustomerFields
+from patronage.customers.schemas import CustomerFields, CustomerOut
 from patronage.formats import zone
 from patronage.validators import Delta, Points, Str255, Str1000, exact_decimal
 
@@ -265,3 +274,98 @@ class OrderUpdate(BodyModel):
     collection_code: Str255 | None = None
     private_ref: Str255 | None = None
     custom_fields: dict[str, Any] | None = None
+
+
+# --- what the server sends (orders.render, orders.pricing, orders.loyalty_operations) ---------------------
+
+
+class OrderOptionOut(BaseModel):
+    option_list_name: str | None
+    name: str
+    ref: str | None
+    price: str = Field(examples=["0.50 EUR"])
+    quantity: str = Field(examples=["1.0"])
+
+
+class OrderItemOut(BaseModel):
+    id: str
+    product_name: str
+    sku_name: str | None
+    sku_ref: str | None
+    price: str = Field(examples=["8.90 EUR"])
+    quantity: str = Field(examples=["2.0"])
+    subtotal: str = Field(examples=["17.80 EUR"])
+    options: list[OrderOptionOut]
+    points_earned: str | None = Field(examples=["8.9"])
+    points_used: str | None
+    customer_notes: str | None
+
+
+class OrderChargeOut(BaseModel):
+    id: str
+    name: str | None
+    ref: str | None
+    price: str = Field(examples=["2.00 EUR"])
+
+
+class OrderDiscountOut(BaseModel):
+    id: str
+    name: str | None
+    ref: str | None
+    price_off: str = Field(examples=["3.10 EUR"])
+
+
+class OrderPaymentOut(BaseModel):
+    id: str
+    name: str | None
+    ref: str | None
+    amount: str = Field(examples=["21.20 EUR"])
+
+
+class OrderLoyaltyOperationOut(BaseModel):
+    """An operation the order applied to its customer's card (the card's ref and name at the time)."""
+
+    ref: str | None
+    name: str | None
+    delta: str = Field(examples=["4.2"])
+    reason: str | None
+    new_balance: str = Field(examples=["14.2"])
+
+
+class OrderCustomerOut(CustomerOut):
+    """The customer as it was once the order was created, with the reader's own private ref (null once the
+    order has lost its link). A guest order's customer has no id, list, creation time or statistics."""
+
+    id: str | None = Field(examples=["ag8u4"])
+    customer_list_id: str | None
+    created_at: str | None = Field(examples=["2017-01-12T11:32:08+00:00"])
+    nb_orders: int | None
+    order_total: str | None = Field(examples=["128.50 EUR"])
+
+
+class OrderOut(BaseModel):
+    id: str = Field(examples=["5dpm9"])
+    location_id: str
+    status: Status
+    ref: str | None
+    private_ref: str | None
+    service_type: ServiceType | None
+    service_type_ref: str | None
+    created_at: str = Field(examples=["2020-06-25T11:43:51+02:00"])
+    created_by: str
+    expected_time: str | None = Field(examples=["2020-06-25T12:30:00+02:00"])
+    confirmed_time: str | None
+    customer_notes: str | None
+    seller_notes: str | None
+    collection_code: str | None
+    coupon_codes: list[str]
+    total: str = Field(examples=["21.70 EUR"])
+    items: list[OrderItemOut]
+    charges: list[OrderChargeOut]
+    discounts: list[OrderDiscountOut]
+    payments: list[OrderPaymentOut]
+    loyalty_operations: list[OrderLoyaltyOperationOut]
+    customer_id: str | None
+    customer_list_id: str | None
+    customer: OrderCustomerOut | None
+    custom_fields: dict[str, Any]
