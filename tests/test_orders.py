@@ -267,6 +267,23 @@ async def test_invalid_orders_are_422_naming_the_field(tenant: Tenant, body: dic
     assert (await api.get(_path(tenant))).json() == []
 
 
+async def test_the_body_is_checked_before_the_location_and_its_currency_after(tenant: Tenant) -> None:
+    api = await tenant.api(WRITE)
+    nowhere = "/v1/locations/nosuchlocation/orders"
+    bad = await api.post(nowhere, json={"status": "new", "items": [{"product_name": "A", "price": "8,90 EUR"}]})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"items.0.price", "items.0.quantity"}
+    assert (await api.post(nowhere, json={"status": "new"})).status_code == 404
+    # In the right location, every amount in another currency is named at once, with the location's currency.
+    item = {"product_name": "A", "price": "8.90 GBP", "quantity": 1}
+    response = await api.post(_path(tenant), json={"status": "new", "items": [item], "charges": [{"price": "1 USD"}]})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "items.0.price", "message": "must be in EUR, the location's currency"},
+        {"field": "charges.0.price", "message": "must be in EUR, the location's currency"},
+    ]
+
+
 async def test_status_is_required(tenant: Tenant) -> None:
     api = await tenant.api(WRITE)
     response = await api.post(_path(tenant), json={"ref": "x"})

@@ -384,7 +384,8 @@ async def test_anonymising_a_customer_anonymises_its_orders(tenant: Tenant) -> N
 
 
 async def test_anonymise_customer_orders_hook(tenant: Tenant) -> None:
-    """The function customers.service.anonymise calls: the copies are anonymised, other orders untouched."""
+    """The hook orders registers with customers.service.anonymise: the copies are anonymised, other orders
+    untouched."""
     from patronage.orders import service as orders
 
     api = await tenant.api(LOCATION)

@@ -24,7 +24,7 @@ from patronage.orders.loyalty_operations import apply_loyalty_operations
 from patronage.orders.models import Order, OrderPrivateRef
 from patronage.orders.pricing import price_order
 from patronage.orders.render import render, render_row, select_rendered
-from patronage.orders.schemas import STATUSES, OrderCreate, OrderUpdate, in_utc, parse_time
+from patronage.orders.schemas import STATUSES, TIME_SYNTAX, OrderCreate, OrderUpdate, in_utc, parse_time
 from patronage.pagination import Page, PageRequest, cut_page, keyset
 from patronage.tenancy.models import Account, Location
 
@@ -74,6 +74,8 @@ def _in_utc(moment: datetime | None, location: Location) -> datetime | None:
 async def create(
     session: AsyncSession, principal: Principal, location: Location, fields: OrderCreate
 ) -> dict[str, Any]:
+    """An order in a location the caller may write in (orders.access). The body was validated on its own:
+    its amounts and times are read here, in the location's currency and timezone."""
     priced = price_order(fields, location.currency)
     merged_fields = custom_fields.merge({}, fields.custom_fields, reset=True)
     link = await resolve_customer(session, principal, fields, location)
@@ -166,7 +168,7 @@ def _filtered(stmt: Select, filters: Filters, timezone: str) -> Select:
         try:
             moment: datetime = parse_time(bound, timezone, date_only=True)
         except ValueError:
-            raise field_error(name, "must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00") from None
+            raise field_error(name, TIME_SYNTAX) from None
         stmt = stmt.where(Order.created_at >= moment if name == "after" else Order.created_at < moment)
     return stmt
 
