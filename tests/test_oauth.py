@@ -529,6 +529,26 @@ async def test_the_pages_escape_what_they_echo(client: httpx.AsyncClient, env: E
     assert page.headers["x-frame-options"] == "DENY"
 
 
+async def test_a_client_name_and_a_scope_holding_markup_are_shown_escaped(client: httpx.AsyncClient, env: Env) -> None:
+    async with env.db.session(write=True) as session:
+        named = await auth.create_client(session, "<script>alert('name')</script> & Co", [REDIRECT])
+    params = {**env.params(), "client_id": named.client.id}
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    assert page.status_code == 200 and 'action="/oauth2/v1/login"' in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;alert(" in page.text and "&amp; Co" in page.text
+    # The login form does not check the scope: it comes back, escaped, in the page's hidden fields.
+    marked = {**params, "scope": '"><script>alert("scope")</script>'}
+    refused = await client.post(
+        "/oauth2/v1/login", data={**marked, "email": env.email, "password": "wrong", "csrf_token": _csrf(page.text)}
+    )
+    assert refused.status_code == 401 and 'action="/oauth2/v1/login"' in refused.text
+    assert "<script>" not in refused.text and "&lt;script&gt;alert(" in refused.text
+    await _log_in(client, env, params)
+    consent = await client.get("/oauth2/v1/authorize", params=params)
+    assert 'action="/oauth2/v1/authorize"' in consent.text
+    assert "<script>" not in consent.text and "&lt;script&gt;alert(" in consent.text
+
+
 async def test_cors_does_not_apply_to_the_oauth_endpoints(client: httpx.AsyncClient) -> None:
     preflight = await client.options(
         "/oauth2/v1/token",
