@@ -307,3 +307,43 @@ async def test_the_hubrise_ruby_client_wire_shapes_work(pair: tuple[Api, Api, st
     removed = await listener.request("DELETE", "/v1/callback", content=b"{}", headers=json_headers)
     assert removed.status_code == 200
     assert (await listener.get("/v1/callback")).status_code == 404
+
+
+def _documented(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    """The schema /openapi.json gives for the operation's 200 answer."""
+    return spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def _model(spec: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    return spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+
+
+def _variant(spec: dict[str, Any], union: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return _model(spec, {"$ref": union["discriminator"]["mapping"][resource_type]})
+
+
+async def test_callbacks_and_events_are_documented_key_for_key(
+    pair: tuple[Api, Api, str], tenant: Tenant, client: Any
+) -> None:
+    writer, listener, list_id = pair
+    spec = (await client.get("/openapi.json")).json()
+    callback = (await listener.get("/v1/callback")).json()
+    documented = _model(spec, _documented(spec, "get", "/v1/callback"))
+    assert set(callback) == set(documented["properties"]) == set(documented["required"])
+
+    await _order(writer, tenant.location_id, customer_id=(await _customer(writer, list_id, first_name="Max"))["id"])
+    index = await _events(listener)
+    assert {e["resource_type"] for e in index} == {"customer", "order"}
+    summary = _documented(spec, "get", "/v1/callback/events")["items"]
+    detail = _documented(spec, "get", "/v1/callback/events/{event_id}")
+    for event in index:
+        listed = _variant(spec, summary, event["resource_type"])
+        assert set(event) == set(listed["properties"]) == set(listed["required"])
+        full = await _event(listener, event["id"])
+        model = _variant(spec, detail, event["resource_type"])
+        assert set(full) == set(model["properties"]) == set(model["required"])
+    customer_event = await _event(listener, next(e["id"] for e in index if e["resource_type"] == "customer"))
+    customer_out = _model(
+        spec, _documented(spec, "get", "/v1/customer_lists/{customer_list_id}/customers/{customer_id}")
+    )
+    assert set(customer_event["new_state"]) == set(customer_out["properties"])

@@ -529,6 +529,57 @@ async def test_the_pages_escape_what_they_echo(client: httpx.AsyncClient, env: E
     assert page.headers["x-frame-options"] == "DENY"
 
 
+async def test_a_client_name_and_a_scope_holding_markup_are_shown_escaped(client: httpx.AsyncClient, env: Env) -> None:
+    async with env.db.session(write=True) as session:
+        named = await auth.create_client(session, "<script>alert('name')</script> & Co", [REDIRECT])
+    params = {**env.params(), "client_id": named.client.id}
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    assert page.status_code == 200 and 'action="/oauth2/v1/login"' in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;alert(" in page.text and "&amp; Co" in page.text
+    # The login form does not check the scope: it comes back, escaped, in the page's hidden fields.
+    marked = {**params, "scope": '"><script>alert("scope")</script>'}
+    refused = await client.post(
+        "/oauth2/v1/login", data={**marked, "email": env.email, "password": "wrong", "csrf_token": _csrf(page.text)}
+    )
+    assert refused.status_code == 401 and 'action="/oauth2/v1/login"' in refused.text
+    assert "<script>" not in refused.text and "&lt;script&gt;alert(" in refused.text
+    await _log_in(client, env, params)
+    consent = await client.get("/oauth2/v1/authorize", params=params)
+    assert 'action="/oauth2/v1/authorize"' in consent.text
+    assert "<script>" not in consent.text and "&lt;script&gt;alert(" in consent.text
+
+
+async def test_nul_characters_are_refused_in_forms_and_token_parameters(client: httpx.AsyncClient, env: Env) -> None:
+    """PostgreSQL cannot compare text holding a NUL: each way in refuses one, as an error of its own kind."""
+    params = env.params()
+    page = await client.get("/oauth2/v1/authorize", params=params)
+    login = {**params, "email": "a\x00@example.com", "password": PASSWORD, "csrf_token": _csrf(page.text)}
+    form = await client.post("/oauth2/v1/login", data=login)
+    assert form.status_code == 400 and "NUL" in form.text and "set-cookie" not in form.headers
+    queried = await client.get("/oauth2/v1/authorize", params={**params, "client_id": "x\x00"})
+    assert queried.status_code == 422 and queried.json()["errors"][0]["field"] == "client_id"
+    creds = {"client_id": env.client_id, "client_secret": env.client_secret}
+    for sent in ({"json": {**creds, "code": "a\x00"}}, {"data": {**creds, "code": "a\x00"}}):
+        response = await client.post("/oauth2/v1/token", **sent)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+        assert response.json()["message"] == "The code parameter must not hold a NUL character"
+    basic = await client.post("/oauth2/v1/token", data={"code": "x"}, headers=_basic("a\x00b", "secret"))
+    assert basic.status_code == 401 and basic.json()["error"] == "invalid_client"
+
+
+async def test_the_token_answer_is_documented_key_for_key(client: httpx.AsyncClient, env: Env) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    answer_ref = spec["paths"]["/oauth2/v1/token"]["post"]["responses"]["200"]["content"]["application/json"]
+    documented = schemas[answer_ref["schema"]["$ref"].rsplit("/", 1)[1]]
+    code = await _code(client, env, env.params(), location_id=env.location_id)
+    body = (await _token(client, env, code)).json()
+    assert set(body) == set(documented["properties"]) == set(documented["required"])
+    refused = (await _token(client, env, code)).json()
+    assert set(refused) == set(schemas["OAuthErrorBody"]["properties"])
+
+
 async def test_cors_does_not_apply_to_the_oauth_endpoints(client: httpx.AsyncClient) -> None:
     preflight = await client.options(
         "/oauth2/v1/token",

@@ -6,27 +6,19 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, StrictStr
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal
-from patronage.bodies import parse_model
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
 from patronage.events.models import Callback, Event
+from patronage.events.schemas import CallbackIn
 from patronage.events.service import ACCEPTED
 from patronage.settings import Settings
 
 MAX_URL_LENGTH = 2048
 DNS_TIMEOUT_SECONDS = 5.0
-
-
-class CallbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: StrictStr | None = None
-    events: dict[StrictStr, list[StrictStr]]
 
 
 def render(callback: Callback) -> dict[str, Any]:
@@ -81,9 +73,8 @@ async def retrieve(session: AsyncSession, principal: Principal) -> dict[str, Any
     return render(callback)
 
 
-async def validate(data: dict[str, Any], settings: Settings) -> CallbackIn:
+async def check(fields: CallbackIn, settings: Settings) -> CallbackIn:
     """Checked before the write transaction opens: resolving the URL's host may take a while."""
-    fields = parse_model(CallbackIn, data)
     if fields.url is not None:
         if len(fields.url) > MAX_URL_LENGTH:
             raise field_error("url", f"must be at most {MAX_URL_LENGTH} characters")

@@ -1,19 +1,17 @@
-"""The authorisation pages: plain HTML, no scripts, no external assets; every value escaped."""
+"""The authorisation pages: plain HTML, no scripts, no external assets; every value escaped.
+
+The markup is in ``templates/`` (Jinja2, autoescaped); this module decides what each page shows.
+"""
 
 from collections.abc import Iterable
-from html import escape
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from patronage.auth.scopes import Scope
 from patronage.oauth.service import Choices
-
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "fieldset{border:1px solid #ccc;margin:1rem 0}label{display:block;margin:.4rem 0}"
-    ".error{color:#a00;font-weight:bold}code{font-size:1.2rem;word-break:break-all}"
-    "button{margin-right:.5rem;padding:.4rem 1rem}"
-)
 
 # Pages are never cached, framed or sent as a referrer; the CSP forbids scripts and foreign assets.
 HEADERS = {
@@ -25,44 +23,49 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
 }
 
+_templates = Environment(
+    loader=PackageLoader("patronage.oauth"),
+    autoescape=select_autoescape(),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    html = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} — Patronage</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>\n"
-    )
+
+def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def _hidden(fields: dict[str, str]) -> str:
-    return "".join(
-        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">' for name, value in fields.items()
-    )
-
-
-def _error(message: str | None) -> str:
-    return f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
-
-
 def error_page(message: str, status: int = 400) -> HTMLResponse:
-    return _page("Authorisation failed", f'<p class="error">{escape(message)}</p>', status)
+    return _page("error.html", status, message=message)
 
 
 def login_page(
     client_name: str, fields: dict[str, str], csrf: str, *, error: str | None = None, email: str = "", status: int = 200
 ) -> HTMLResponse:
-    body = (
-        f"<p><strong>{escape(client_name)}</strong> asks to connect to your Patronage data. Log in to continue.</p>"
-        f"{_error(error)}"
-        '<form method="post" action="/oauth2/v1/login">'
-        f"{_hidden({**fields, 'csrf_token': csrf})}"
-        f'<label>Email <input type="email" name="email" value="{escape(email)}" required autofocus></label>'
-        '<label>Password <input type="password" name="password" required></label>'
-        '<button type="submit">Log in</button></form>'
-    )
-    return _page("Log in", body, status)
+    return _page("login.html", status, client_name=client_name, fields=fields, csrf=csrf, error=error, email=email)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class GrantChoice:
+    legend: str
+    name: str
+    options: list[Option]
+
+
+def _options(items: Iterable[tuple[str, str]], chosen: str | None) -> list[Option]:
+    """Radio buttons; the one chosen before (or else the first) is checked."""
+    items = list(items)
+    chosen = chosen or (items[0][0] if items else None)
+    return [Option(value, label, value == chosen) for value, label in items]
 
 
 def _describe(scope: Scope) -> str:
@@ -71,19 +74,7 @@ def _describe(scope: Scope) -> str:
     profile = {"profile": "; your profile", "profile_with_email": "; your profile and email"}.get(
         scope.profile or "", ""
     )
-    return f"{escape(perms)} on {level}{escape(profile)}"
-
-
-def _radios(name: str, options: Iterable[tuple[str, str]], chosen: str | None) -> str:
-    items = list(options)
-    if not items:
-        return "<p>None available.</p>"
-    chosen = chosen or items[0][0]
-    return "".join(
-        f'<label><input type="radio" name="{name}" value="{escape(value)}"'
-        f"{' checked' if value == chosen else ''} required> {escape(label)}</label>"
-        for value, label in items
-    )
+    return f"{perms} on {level}{profile}"
 
 
 def consent_page(
@@ -103,54 +94,41 @@ def consent_page(
     account_names = {a.id: a.name for a in choices.accounts}
     location_names = {x.id: x.name for x in choices.locations}
     if scope.level == "location":
-        grant = _radios(
-            "location_id",
-            ((x.id, f"{x.name} ({account_names.get(x.account_id, '')}, {x.id})") for x in choices.locations),
-            chosen.get("location_id"),
-        )
-        legend = "Location"
-        possible = bool(choices.locations)
+        locations = ((x.id, f"{x.name} ({account_names.get(x.account_id, '')}, {x.id})") for x in choices.locations)
+        grant = GrantChoice("Location", "location_id", _options(locations, chosen.get("location_id")))
     else:
-        grant = _radios(
-            "account_id", ((a.id, f"{a.name} ({a.id})") for a in choices.accounts), chosen.get("account_id")
-        )
-        legend = "Account"
-        possible = bool(choices.accounts)
-    lists = ""
+        accounts = ((a.id, f"{a.name} ({a.id})") for a in choices.accounts)
+        grant = GrantChoice("Account", "account_id", _options(accounts, chosen.get("account_id")))
+    lists = None
     if wants_list:
-        options = []
+        owned = []
         for item in choices.customer_lists:
             owner = (
                 f"location {location_names.get(item.location_id, item.location_id)}"
                 if item.location_id
                 else f"account {account_names.get(item.account_id, item.account_id)}"
             )
-            options.append((item.id, f"{item.name} — {owner} ({item.id})"))
-        lists = (
-            "<fieldset><legend>Customer list</legend>"
-            f"{_radios('customer_list_id', options, chosen.get('customer_list_id'))}</fieldset>"
-        )
-        possible = possible and bool(options)
-    allow = '<button type="submit" name="decision" value="allow">Allow</button>' if possible else ""
-    body = (
-        f"<p>Logged in as <strong>{escape(user_email)}</strong>.</p>"
-        f"<p><strong>{escape(client_name)}</strong> asks for: {_describe(scope)}.</p>"
-        f"{_error(error)}"
-        '<form method="post" action="/oauth2/v1/authorize">'
-        f"{_hidden({**fields, 'csrf_token': csrf})}"
-        f"<fieldset><legend>{legend}</legend>{grant}</fieldset>{lists}"
-        f'{allow}<button type="submit" name="decision" value="deny" formnovalidate>Deny</button></form>'
+            owned.append((item.id, f"{item.name} — {owner} ({item.id})"))
+        lists = _options(owned, chosen.get("customer_list_id"))
+    return _page(
+        "consent.html",
+        status,
+        client_name=client_name,
+        user_email=user_email,
+        asked=_describe(scope),
+        error=error,
+        fields=fields,
+        csrf=csrf,
+        grant=grant,
+        lists=lists,
+        # Allow only when there is something to grant (and a list to bind, if the scope needs one).
+        possible=bool(grant.options) and (lists is None or bool(lists)),
     )
-    return _page("Authorise access", body, status)
 
 
 def oob_page(code: str) -> HTMLResponse:
-    body = (
-        "<p>Copy this authorisation code into the application. It can be used once, within 10 minutes.</p>"
-        f'<p><code id="code">{escape(code)}</code></p>'
-    )
-    return _page("Authorisation code", body)
+    return _page("oob.html", code=code)
 
 
 def oob_error_page(error: str) -> HTMLResponse:
-    return _page("Authorisation failed", f'<p class="error">Error: <code id="error">{escape(error)}</code></p>', 400)
+    return _page("oob_error.html", 400, error=error)

@@ -63,6 +63,8 @@ class BadAuthorizeRequest(Exception):
 
 @dataclass(frozen=True)
 class AuthorizeRequest:
+    """From the query string or a page's form: both hold no NUL character (:mod:`patronage.oauth.params`)."""
+
     client_id: str
     redirect_uri: str
     scope_text: str
@@ -106,7 +108,7 @@ class AuthorizeRequest:
 async def check_client(session: AsyncSession, request: AuthorizeRequest) -> Client:
     if not request.client_id:
         raise BadAuthorizeRequest("The client_id parameter is missing.")
-    if "\x00" in request.client_id or len(request.client_id) > 64:
+    if len(request.client_id) > 64:
         raise BadAuthorizeRequest("This application is unknown.")
     client = await session.get(Client, request.client_id)
     if client is None:
@@ -138,7 +140,7 @@ async def check_password(session: AsyncSession, email: str, password: str) -> Us
     """The user whose email and password these are, or None. The hash runs in a thread either way."""
     global _dummy_hash
     email = email.strip().lower()
-    user = await session.scalar(select(User).where(User.email == email)) if email and "\x00" not in email else None
+    user = await session.scalar(select(User).where(User.email == email)) if email else None
     hasher = tenancy._password_hash
     if user is None:
         # Spend the same time as for a real user, so that timing does not tell which emails exist.
@@ -295,8 +297,15 @@ async def issue_code(
 # --- the token and revoke endpoints ---------------------------------------------------------------------------
 
 
-def client_credentials(authorization: str | None, params: dict[str, Any]) -> tuple[str, str, bool]:
-    """(client_id, client_secret, by_basic) from HTTP Basic, else from the parameters."""
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    secret: str
+    basic: bool  # sent by HTTP Basic: a refusal asks for it again (WWW-Authenticate)
+
+
+def client_credentials(authorization: str | None, params: dict[str, Any]) -> ClientCredentials:
+    """From HTTP Basic, else from the parameters."""
     if authorization and authorization[:6].lower() == "basic ":
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
@@ -305,17 +314,19 @@ def client_credentials(authorization: str | None, params: dict[str, Any]) -> tup
         client_id, sep, secret = decoded.partition(":")
         if not sep:
             raise InvalidClient("Malformed HTTP Basic credentials", basic=True)
-        return unquote(client_id), unquote(secret), True
+        return ClientCredentials(unquote(client_id), unquote(secret), basic=True)
     client_id, secret = params.get("client_id"), params.get("client_secret")
     if not isinstance(client_id, str) or not isinstance(secret, str) or not client_id or not secret:
         raise InvalidClient("Client authentication is required (HTTP Basic, or client_id and client_secret)")
-    return client_id, secret, False
+    return ClientCredentials(client_id, secret, basic=False)
 
 
-async def authenticate_client(session: AsyncSession, client_id: str, secret: str, *, basic: bool) -> Client:
+async def authenticate_client(session: AsyncSession, credentials: ClientCredentials) -> Client:
+    client_id = credentials.client_id
+    # HTTP Basic credentials are decoded here: nothing at the edge refused a NUL in them.
     client = await session.get(Client, client_id) if len(client_id) <= 64 and "\x00" not in client_id else None
-    if client is None or not hmac.compare_digest(client.secret_hash, hash_secret(secret)):
-        raise InvalidClient(basic=basic)
+    if client is None or not hmac.compare_digest(client.secret_hash, hash_secret(credentials.secret)):
+        raise InvalidClient(basic=credentials.basic)
     return client
 
 
@@ -404,8 +415,17 @@ async def _connection_answer(
     return answer
 
 
-async def revoke(session: AsyncSession, client: Client, token: Any) -> None:
+async def grant_token(
+    session: AsyncSession, credentials: ClientCredentials, params: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """The token endpoint: the client authenticated, its code exchanged for the connection's token answer."""
+    client = await authenticate_client(session, credentials)
+    return await exchange_code(session, client, params.get("code"), params.get("redirect_uri"), settings=settings)
+
+
+async def revoke(session: AsyncSession, credentials: ClientCredentials, token: Any) -> None:
     """Revokes the client's connection holding ``token``; unknown or already revoked tokens are no error."""
+    client = await authenticate_client(session, credentials)
     if not isinstance(token, str) or not token:
         raise OAuthError("invalid_request", "The token parameter is required")
     await session.execute(
