@@ -131,7 +131,7 @@ def _routes(routes: list[Any]) -> Any:
 def openapi_check(app: Any) -> OpenApiCheck:
     # TRANSITION (issue 10): only routes already declared through patronage.routing.ApiRouter are checked.
     converted = {
-        (method, route.path) for route in app.routes if isinstance(route, ApiRoute) for method in route.methods
+        (method, route.path) for route in _routes(app.routes) if isinstance(route, ApiRoute) for method in route.methods
     }
     return OpenApiCheck(app.openapi(), converted)
 

@@ -80,7 +80,8 @@ class OpenApiCheck:
     async def on_response(self, response: httpx.Response) -> None:
         await response.aread()
         request = response.request
-        method = request.headers.get("x-http-method-override", "").strip().upper() or request.method
+        override = request.headers.get("x-http-method-override", "").strip().upper() if request.method == "POST" else ""
+        method = override or request.method
         self.check(
             method, request.url.path, response.status_code, response.headers.get("content-type", ""), response.content
         )

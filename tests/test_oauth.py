@@ -606,7 +606,7 @@ async def test_a_token_revoked_through_a_process_stops_working_there_at_once(
 
 async def test_sign_ins_are_throttled_per_email(env: Env, settings: Settings) -> None:
     """Ten attempts per email per quarter hour: guessing a password on the login page stays slow."""
-    app = create_app(settings.model_copy(update={"rate_limits": "on"}))
+    app = create_app(settings.model_copy(update={"rate_limits": True}))
     to_window_end = SIGN_IN_WINDOW - time.time() % SIGN_IN_WINDOW
     if to_window_end < 10:  # all the attempts below must fall in one window
         await asyncio.sleep(to_window_end)

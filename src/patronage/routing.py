@@ -22,7 +22,7 @@ from patronage.pagination import page_request
 ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 ERROR_DESCRIPTIONS = {
-    400: "Malformed JSON",
+    400: "Malformed JSON, or an X-Http-Method-Override this server does not honour",
     401: "Missing, invalid or revoked access token",
     403: "The connection's access level or scope does not allow this",
     404: "Not found (or not visible to this connection)",
@@ -90,14 +90,14 @@ class ApiRoute(APIRoute):
         dependants = _walk(self.dependant)
         calls = {item.call for item in dependants}
         body_model = next((item.call.body_model for item in dependants if hasattr(item.call, "body_model")), None)
-        # Any request may carry a query parameter the edge refuses (a NUL): 422 is always possible.
-        statuses: set[int] = {422}
+        # Any request may carry a query parameter the edge refuses (a NUL, 422) or a bad method override (400).
+        statuses: set[int] = {400, 422}
         if current_principal in calls:
             statuses |= {401, 403, 429}
         if any(item.path_params for item in dependants):
             statuses.add(404)
         if body_model is not None:
-            statuses |= {400, 413, 415}
+            statuses |= {413, 415}
             schema = _inline_defs(body_model.model_json_schema())
             self.openapi_extra = {
                 "requestBody": {"required": False, "content": {"application/json": {"schema": schema}}},

@@ -141,7 +141,7 @@ async def check_password(session: AsyncSession, email: str, password: str) -> Us
     global _dummy_hash
     email = email.strip().lower()
     user = await session.scalar(select(User).where(User.email == email)) if email else None
-    hasher = tenancy._password_hash
+    hasher = tenancy.password_hasher()
     if user is None:
         # Spend the same time as for a real user, so that timing does not tell which emails exist.
         if _dummy_hash is None:

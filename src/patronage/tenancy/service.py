@@ -33,13 +33,6 @@ def _argon2(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHash:
     return PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism),))
 
 
-def __getattr__(name: str) -> Any:
-    # Transition: oauth/service.py still reads the old module global; gone once it calls password_hasher().
-    if name == "_password_hash":
-        return password_hasher()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 class TenancyError(ValueError):
     """An operator's request that cannot be carried out (bad argument, unknown id...)."""
 
