@@ -22,7 +22,7 @@ from patronage.app import create_app
 from patronage.auth import service as auth
 from patronage.customer_lists import service as lists
 from patronage.db import Database
-from patronage.routing import ApiRoute
+from patronage.routing import ApiRoute, all_routes
 from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 
@@ -118,20 +118,14 @@ def db(app: Any) -> Database:
     return app.state.db
 
 
-def _routes(routes: list[Any]) -> Any:
-    """Every route, those of included routers too (FastAPI keeps included routers as routes of their own)."""
-    for route in routes:
-        if hasattr(route, "original_router"):
-            yield from _routes(route.original_router.routes)
-        else:
-            yield route
-
-
 @pytest.fixture(scope="session")
 def openapi_check(app: Any) -> OpenApiCheck:
     # TRANSITION (issue 10): only routes already declared through patronage.routing.ApiRouter are checked.
     converted = {
-        (method, route.path) for route in _routes(app.routes) if isinstance(route, ApiRoute) for method in route.methods
+        (method, route.path)
+        for route in all_routes(app.routes)
+        if isinstance(route, ApiRoute)
+        for method in route.methods
     }
     return OpenApiCheck(app.openapi(), converted)
 

@@ -230,3 +230,11 @@ async def test_deeply_nested_bodies_are_422_never_500(tenant: Tenant) -> None:
         nested = [nested]
     customer = await api.post(f"/v1/customer_lists/{list_id}/customers", json={"custom_fields": {"x": nested}})
     assert customer.status_code == 422
+
+
+async def test_a_405_lists_every_method_of_the_path(tenant: Tenant) -> None:
+    api = await tenant.api("account[all_customer_lists.write]")
+    response = await api.request("OPTIONS", "/v1/account/customer_lists")
+    assert response.status_code == 405
+    assert response.json()["error_type"] == "routing_error"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}

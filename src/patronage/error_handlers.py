@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patronage.errors import AppError, MethodNotAllowed, RoutingError, validation_failed
 from patronage.idempotency import Replayed
+from patronage.routing import allowed_methods
 
 log = logging.getLogger("patronage.errors")
 
@@ -31,11 +32,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(validation_failed(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(RoutingError())
         if exc.status_code == 405:
-            return error_response(MethodNotAllowed(), headers=exc.headers)
+            allow = ", ".join(sorted(allowed_methods(request.app, request.scope)))
+            return error_response(MethodNotAllowed(), headers={**(exc.headers or {}), "Allow": allow})
         error = AppError(str(exc.detail))
         error.status_code = exc.status_code
         return error_response(error, headers=exc.headers)

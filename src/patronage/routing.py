@@ -7,6 +7,7 @@ validated again on every request.
 """
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -15,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from patronage.auth.principal import current_principal
 from patronage.pagination import page_request
@@ -116,6 +118,25 @@ class ApiRoute(APIRoute):
                 "description": "The cursor of the next page; absent on the last page",
                 "schema": {"type": "string"},
             }
+
+
+def all_routes(routes: list[Any]) -> Iterator[Any]:
+    """Every route, those of included routers too (FastAPI keeps an included router as one route of its own)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from all_routes(route.original_router.routes)
+        else:
+            yield route
+
+
+def allowed_methods(app: Any, scope: dict[str, Any]) -> set[str]:
+    """The methods of every route whose path matches (a 405's ``Allow``: Starlette names only the first route's)."""
+    return {
+        method
+        for route in all_routes(app.router.routes)
+        if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE
+        for method in route.methods
+    }
 
 
 def operation_id(route: APIRoute) -> str:

@@ -150,12 +150,48 @@ def _coordinate(limit: int):
     return check
 
 
-Email = Annotated[Str255, AfterValidator(_email)]
-Phone = Annotated[str, StringConstraints(strict=True, max_length=32), AfterValidator(_phone)]
-Country = Annotated[str, StringConstraints(strict=True), AfterValidator(_country)]
-PastDate = Annotated[date, BeforeValidator(lambda v: _past_date(v) if isinstance(v, str) else _reject_date(v))]
-Latitude = Annotated[str, BeforeValidator(_coordinate(90))]
-Longitude = Annotated[str, BeforeValidator(_coordinate(180))]
+# The JSON schemas say what the validators check, as far as a schema can (client generators, fuzzers).
+_DECIMAL_SCHEMA = {"pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"}
+Email = Annotated[
+    Str255,
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254, "examples": ["jeff.smith@hubrise.com"]}),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=32),
+    AfterValidator(_phone),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 32,
+            "description": "E.164 (+ then 8 to 15 digits), or digits, spaces and + - . ( ) as HubRise accepts them",
+            "pattern": r"^(\+[0-9]{8,15}|[0-9 .()-][0-9 +.()-]*)$",
+            "examples": ["+33612345678", "06 12 34 56 78"],
+        }
+    ),
+]
+Country = Annotated[
+    str,
+    StringConstraints(strict=True),
+    AfterValidator(_country),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}$", "examples": ["FR"]}),
+]
+PastDate = Annotated[
+    date,
+    BeforeValidator(lambda v: _past_date(v) if isinstance(v, str) else _reject_date(v)),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["1974-05-12"]}),
+]
+Latitude = Annotated[
+    str,
+    BeforeValidator(_coordinate(90)),
+    WithJsonSchema({"type": ["string", "number"], **_DECIMAL_SCHEMA, "examples": ["48.8589507"]}),
+]
+Longitude = Annotated[
+    str,
+    BeforeValidator(_coordinate(180)),
+    WithJsonSchema({"type": ["string", "number"], **_DECIMAL_SCHEMA, "examples": ["2.2770201"]}),
+]
 
 
 def _reject_date(_: Any) -> date:
