@@ -1,5 +1,7 @@
 """Engine, sessions and the declarative base shared by every feature."""
 
+import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -51,15 +53,43 @@ def _configure_sqlite(engine: AsyncEngine, begin_statement: str) -> None:
         conn.exec_driver_sql(begin_statement)
 
 
+def dump_json(value: object) -> str:
+    """JSON columns never store what JSON cannot say: SQLite would keep ``Infinity`` and fail every read."""
+    return json.dumps(value, allow_nan=False)
+
+
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:  # more than 4,300 digits
+        return None
+
+
+def load_json(text: str) -> object:
+    """JSON columns as stored, except numbers no response can render (``Infinity``, ``NaN``, ``1e400``, a
+    huge integer), which read as null: a row written before they were refused must still be listed."""
+    return json.loads(text, parse_float=_finite_float, parse_int=_integer, parse_constant=lambda _: None)
+
+
 def make_engine(settings: Settings, *, for_writes: bool = False) -> AsyncEngine:
     url = settings.database_url
+    common = {
+        "echo": settings.db_echo,
+        "json_serializer": dump_json,
+        "json_deserializer": load_json,
+    }
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=settings.db_echo)
+        engine = create_async_engine(url, **common)
         _configure_sqlite(engine, "BEGIN IMMEDIATE" if for_writes else "BEGIN")
         return engine
     return create_async_engine(
         url,
-        echo=settings.db_echo,
+        **common,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
