@@ -80,6 +80,9 @@ def make_engine(settings: Settings, *, for_writes: bool = False) -> AsyncEngine:
     url = settings.database_url
     common = {
         "echo": settings.db_echo,
+        # Statement parameters are request values (names, emails, custom fields): a database error's message
+        # and traceback would log them. Only the explicit debugging setting shows them.
+        "hide_parameters": not settings.log_request_values,
         "json_serializer": dump_json,
         "json_deserializer": load_json,
     }
