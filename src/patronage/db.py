@@ -70,10 +70,17 @@ def _integer(text: str) -> int | None:
         return None
 
 
+def _null(_: str) -> None:
+    return None
+
+
 def load_json(text: str) -> object:
     """JSON columns as stored, except numbers no response can render (``Infinity``, ``NaN``, ``1e400``, a
     huge integer), which read as null: a row written before they were refused must still be listed."""
-    return json.loads(text, parse_float=_finite_float, parse_int=_integer, parse_constant=lambda _: None)
+    try:
+        return json.loads(text, parse_float=_finite_float, parse_constant=_null)
+    except ValueError:  # an integer of more than 4,300 digits; integers are parsed in C otherwise (2.5x faster)
+        return json.loads(text, parse_float=_finite_float, parse_int=_integer, parse_constant=_null)
 
 
 def make_engine(settings: Settings, *, for_writes: bool = False) -> AsyncEngine:
