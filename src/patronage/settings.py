@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     # Echo SQL statements (debugging only).
     db_echo: bool = False
-    # How long a process trusts a token it has checked (seconds): revocations take effect within it. 0: off.
+    # How long a process trusts a token it has checked (seconds; 0: off). Revocations reach every process at
+    # once whatever it is (patronage.auth.revision).
     auth_cache_seconds: float = 5.0
     log_level: str = "info"
     # Debugging only: let logs show request values (SQL parameters of database errors, error messages that
