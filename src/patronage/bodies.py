@@ -1,6 +1,8 @@
 """Request bodies: JSON objects only, numbers kept exact (SPEC §1, §5)."""
 
 import json
+import math
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, TypeVar
 
@@ -17,6 +19,28 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _OutOfRange:
+    """Stands in for a number no field can hold (an exponent beyond Decimal's range, an integer of more than
+    4,300 digits), so that the 422 can say where it was sent."""
+
+
+OUT_OF_RANGE = _OutOfRange()
+
+
+def _decimal(text: str) -> Decimal | _OutOfRange:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return OUT_OF_RANGE
+
+
+def _integer(text: str) -> int | _OutOfRange:
+    try:
+        return int(text)
+    except ValueError:
+        return OUT_OF_RANGE
+
+
 def is_json_media_type(content_type: str | None) -> bool:
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
@@ -30,7 +54,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not is_json_media_type(request.headers.get("content-type")):
         raise UnsupportedMediaType()
     try:
-        data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(raw, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
@@ -73,10 +97,13 @@ def _unstorable(text: str) -> str | None:
 
 
 def _bad_text(value: Any, path: str = "") -> tuple[str, str] | None:
-    """Where a string that cannot be stored hides in a body, and why, if anywhere (keys included)."""
+    """Where a string that cannot be stored (keys included), or a number no field can hold, hides in a body,
+    and why, if anywhere."""
     stack = [(value, path)]
     while stack:
         item, where = stack.pop()
+        if item is OUT_OF_RANGE:
+            return where or "body", "is out of range"
         if isinstance(item, str):
             reason = _unstorable(item)
             if reason is not None:
@@ -148,12 +175,21 @@ def same_value(sent: Any, current: Any) -> bool:
         return False
 
 
-def to_plain_json(value: Any) -> Any:
-    """Decimals parsed from a body back to JSON numbers, for free-form data such as custom fields."""
+def to_plain_json(value: Any, field: str) -> Any:
+    """Decimals parsed from a body back to JSON numbers (floats), for free-form data such as custom fields.
+
+    Every number must be one a float holds: ``1e400`` would become infinity (which no JSON can render, and
+    SQLite would store as ``Infinity``), ``1e-400`` zero. Either is a 422 naming its path in ``field``.
+    """
     if isinstance(value, Decimal):
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number) or (number == 0 and not value.is_zero()):
+            raise ValidationFailed([{"field": field, "message": "is out of range"}])
+        return number
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        raise ValidationFailed([{"field": field, "message": "is out of range"}])
     if isinstance(value, dict):
-        return {key: to_plain_json(item) for key, item in value.items()}
+        return {key: to_plain_json(item, f"{field}.{key}") for key, item in value.items()}
     if isinstance(value, list):
-        return [to_plain_json(item) for item in value]
+        return [to_plain_json(item, f"{field}.{index}") for index, item in enumerate(value)]
     return value

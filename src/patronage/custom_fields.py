@@ -12,7 +12,7 @@ MAX_BYTES = 8192
 def merge(current: dict[str, Any], sent: dict[str, Any] | None, *, reset: bool) -> dict[str, Any]:
     """Keys sent are set, keys sent as null removed, others kept; ``null`` for the whole object clears it."""
     merged = {} if reset or sent is None else dict(current)
-    for key, value in to_plain_json(sent or {}).items():
+    for key, value in to_plain_json(sent or {}, "custom_fields").items():
         if value is None:
             merged.pop(key, None)
         else:

@@ -1,6 +1,8 @@
 """Engine, sessions and the declarative base shared by every feature."""
 
-from collections.abc import AsyncIterator
+import json
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -51,15 +53,53 @@ def _configure_sqlite(engine: AsyncEngine, begin_statement: str) -> None:
         conn.exec_driver_sql(begin_statement)
 
 
+def dump_json(value: object) -> str:
+    """JSON columns never store what JSON cannot say: SQLite would keep ``Infinity`` and fail every read."""
+    return json.dumps(value, allow_nan=False)
+
+
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:  # more than 4,300 digits
+        return None
+
+
+def _null(_: str) -> None:
+    return None
+
+
+def load_json(text: str) -> object:
+    """JSON columns as stored, except numbers no response can render (``Infinity``, ``NaN``, ``1e400``, a
+    huge integer), which read as null: a row written before they were refused must still be listed."""
+    try:
+        return json.loads(text, parse_float=_finite_float, parse_constant=_null)
+    except ValueError:  # an integer of more than 4,300 digits; integers are parsed in C otherwise (2.5x faster)
+        return json.loads(text, parse_float=_finite_float, parse_int=_integer, parse_constant=_null)
+
+
 def make_engine(settings: Settings, *, for_writes: bool = False) -> AsyncEngine:
     url = settings.database_url
+    common = {
+        "echo": settings.db_echo,
+        # Statement parameters are request values (names, emails, custom fields): a database error's message
+        # and traceback would log them. Only the explicit debugging setting shows them.
+        "hide_parameters": not settings.log_request_values,
+        "json_serializer": dump_json,
+        "json_deserializer": load_json,
+    }
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=settings.db_echo)
+        engine = create_async_engine(url, **common)
         _configure_sqlite(engine, "BEGIN IMMEDIATE" if for_writes else "BEGIN")
         return engine
     return create_async_engine(
         url,
-        echo=settings.db_echo,
+        **common,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
@@ -77,6 +117,11 @@ class Database:
         )
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+        self._on_dispose: list[Callable[[], Awaitable[None]]] = []
+
+    def on_dispose(self, close: Callable[[], Awaitable[None]]) -> None:
+        """``close`` runs when the database is disposed of (connections of its own that a feature keeps)."""
+        self._on_dispose.append(close)
 
     @property
     def dialect(self) -> str:
@@ -98,6 +143,9 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        closers, self._on_dispose = self._on_dispose, []
+        for close in closers:
+            await close()
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()

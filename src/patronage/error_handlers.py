@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from patronage import logs
 from patronage.errors import AppError, MethodNotAllowed, RoutingError, validation_failed
 from patronage.idempotency import Replayed
 from patronage.routing import allowed_methods
@@ -44,5 +45,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The route's template, not its path (which may hold a private ref), and the exception's types and
+        # frames, not its message (a database error's quotes the values): see patronage.logs.
+        route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+        settings = getattr(request.app.state, "settings", None)
+        if getattr(settings, "log_request_values", False):
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        else:
+            log.error("unhandled error on %s %s\n%s", request.method, route, logs.describe_exception(exc))
         return error_response(AppError())

@@ -17,9 +17,13 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     # Echo SQL statements (debugging only).
     db_echo: bool = False
-    # How long a process trusts a token it has checked (seconds): revocations take effect within it. 0: off.
+    # How long a process trusts a token it has checked (seconds; 0: off). Revocations reach every process at
+    # once whatever it is (patronage.auth.revision).
     auth_cache_seconds: float = 5.0
     log_level: str = "info"
+    # Debugging only: let logs show request values (SQL parameters of database errors, error messages that
+    # quote them, query strings). Off, no log line carries a token, a query string or a body value.
+    log_request_values: bool = False
     # Argon2id cost of new password hashes (a hash keeps its own, so changing these never breaks a login).
     # The defaults are pwdlib's recommended ones (argon2-cffi's RFC 9106 low-memory profile).
     password_hash_time_cost: int = Field(default=3, ge=1)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 
 from patronage.auth.models import Client, Connection
+from patronage.auth.revision import RevisionReader, reader_for
 from patronage.auth.scopes import Scope, parse_scope
 from patronage.db import Database
 from patronage.errors import Forbidden, Unauthorized
@@ -53,16 +54,39 @@ def get_db(request: Request) -> Database:
 class PrincipalCache:
     """Valid tokens seen in the last few seconds, so that most requests open one database session, not two.
 
-    Keyed by the token's hash. Only successes are kept; a revoked token or changed rate limits take effect
-    within ``ttl`` seconds on every process. ``ttl`` 0 turns the cache off.
+    Keyed by the token's hash; only successes are kept, for ``ttl`` seconds at most (0 turns the cache off).
+    Before an entry is trusted, the auth revision is read (patronage.auth.revision: microseconds on SQLite, a
+    shared round trip on PostgreSQL): the database raises it in the transaction that revokes or changes a
+    connection, so a changed revision drops every entry, in every process, before the next request is
+    answered. When it cannot be read, the cache is not used.
     """
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._revision: int | None = None
+        self._reader: RevisionReader | None = None
+        self._reader_for: Database | None = None
 
-    def get(self, key: str) -> Principal | None:
+    async def revision(self, db: Database) -> int | None:
+        """The current auth revision (None: unknown, don't trust the cache); a new one empties the cache."""
+        if self.ttl <= 0:
+            return None
+        if self._reader_for is not db:
+            self._reader_for, self._reader = db, reader_for(db.settings.database_url)
+            if self._reader is not None:
+                db.on_dispose(self._reader.close)
+        # No reader (an in-memory database): one process, whose own revocations call forget().
+        revision = 0 if self._reader is None else await self._reader.current()
+        if revision is not None and revision != self._revision:
+            self._entries.clear()
+            self._revision = revision
+        return revision
+
+    def get(self, key: str, revision: int | None) -> Principal | None:
+        if revision is None or revision != self._revision:
+            return None
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -72,11 +96,13 @@ class PrincipalCache:
         return entry[1]
 
     def forget(self, key: str) -> None:
-        """A token revoked through this process stops working here at once (elsewhere within ``ttl``)."""
+        """A token revoked through this process stops working here at once (the revision tells the others)."""
         self._entries.pop(key, None)
 
-    def put(self, key: str, principal: Principal) -> None:
-        if self.ttl <= 0:
+    def put(self, key: str, principal: Principal, revision: int | None) -> None:
+        """``revision`` is the one read before the principal was: if it has moved on since, the principal
+        may predate a revocation and is not kept."""
+        if self.ttl <= 0 or revision is None or revision != self._revision:
             return
         now = time.monotonic()
         if len(self._entries) >= self.max_entries:
@@ -90,7 +116,8 @@ async def authenticate(db: Database, token: str | None, cache: PrincipalCache | 
     if not token:
         raise Unauthorized("An access token must be sent in the X-Access-Token header")
     token_hash = hash_secret(token)
-    cached = cache.get(token_hash) if cache is not None else None
+    revision = await cache.revision(db) if cache is not None else None
+    cached = cache.get(token_hash, revision) if cache is not None else None
     if cached is not None:
         return cached
     async with db.session(write=False) as session:
@@ -105,7 +132,7 @@ async def authenticate(db: Database, token: str | None, cache: PrincipalCache | 
         raise Unauthorized()
     principal = principal_of(*row)
     if cache is not None:
-        cache.put(token_hash, principal)
+        cache.put(token_hash, principal, revision)
     return principal
 
 
