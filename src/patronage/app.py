@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings)
     limiter = _rate_limiter(settings)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_request_values)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

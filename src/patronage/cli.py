@@ -113,7 +113,7 @@ def serve(
     from patronage import migrate as migrations
 
     settings = _settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_request_values)
     if migrate_first:
         migrations.upgrade(settings.database_url)
     if workers > 1:
@@ -393,7 +393,7 @@ def worker() -> None:
     from patronage.events import delivery
 
     settings = _settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_request_values)
 
     async def main() -> None:
         # SIGTERM/SIGINT finish the deliveries under way (their outcome is recorded), then stop.

@@ -1,6 +1,7 @@
 """Imports every feature's tables, so that the metadata (and Alembic) sees them all."""
 
 from patronage.auth.models import Client, Connection
+from patronage.auth.revision import AuthRevision
 from patronage.customer_lists.models import CustomerList
 from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.events.models import Callback, Event
@@ -13,6 +14,7 @@ from patronage.tenancy.models import Account, Location, User
 
 __all__ = [
     "Account",
+    "AuthRevision",
     "Callback",
     "Client",
     "Connection",
