@@ -1,18 +1,40 @@
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query
 
-from patronage._transition import openapi_body, run_write
-from patronage.auth.principal import Principal, current_principal, get_db
-from patronage.bodies import json_object
+from patronage.customer_lists.access import ReadableList, WritableList
+from patronage.deps import Body, Caller, ReadSession, WriteSession
+from patronage.idempotency import Idempotent
 from patronage.loyalty import service
-from patronage.loyalty.schemas import CardCreate, CardUpdate, OperationCreate
+from patronage.loyalty.models import LoyaltyCard
+from patronage.loyalty.schemas import CardCreate, CardUpdate, LoyaltyCardOut, LoyaltyOperationOut, OperationCreate
 from patronage.pagination import PageRequest, page_request, page_response
+from patronage.routing import ApiRouter
 
-router = APIRouter(prefix="/v1/customer_lists/{customer_list_id}/loyalty_cards", tags=["loyalty"])
-CARD_CREATE_BODY = openapi_body(CardCreate)
-CARD_UPDATE_BODY = openapi_body(CardUpdate)
-OPERATION_BODY = openapi_body(OperationCreate)
+router = ApiRouter(prefix="/v1/customer_lists/{customer_list_id}/loyalty_cards", tags=["loyalty"])
+
+
+# What a route under /loyalty_cards/{loyalty_card_id} needs: the card of a list the caller sees (404
+# otherwise), in the request's transaction. A rename reads the card's ref and then writes it: it takes the
+# card locked until commit. An operation needs no lock beforehand: the UPDATE that moves the balance takes
+# the row lock itself, so concurrent operations on one card wait only for its last statements and commit.
+
+
+async def _readable_card(loyalty_card_id: str, customer_list: ReadableList, session: ReadSession) -> LoyaltyCard:
+    return await service.load_card(session, customer_list, loyalty_card_id)
+
+
+async def _writable_card(loyalty_card_id: str, customer_list: WritableList, session: WriteSession) -> LoyaltyCard:
+    return await service.load_card(session, customer_list, loyalty_card_id)
+
+
+async def _locked_card(loyalty_card_id: str, customer_list: WritableList, session: WriteSession) -> LoyaltyCard:
+    return await service.load_card(session, customer_list, loyalty_card_id, for_update=True)
+
+
+ReadableCard = Annotated[LoyaltyCard, Depends(_readable_card)]
+WritableCard = Annotated[LoyaltyCard, Depends(_writable_card)]
+LockedCard = Annotated[LoyaltyCard, Depends(_locked_card)]
 
 
 def card_filters(
@@ -23,99 +45,74 @@ def card_filters(
     return service.CardFilters(customer_id=customer_id, name=name, ref=ref)
 
 
-@router.get("", summary="List loyalty cards")
+@router.get("", summary="List loyalty cards", response_model=list[LoyaltyCardOut])
 async def index_cards(
-    customer_list_id: str,
-    request: Request,
+    customer_list: ReadableList,
+    session: ReadSession,
     page: PageRequest = Depends(page_request),
     filters: service.CardFilters = Depends(card_filters),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        result = await service.index_cards(session, principal, customer_list_id, filters, page)
+):
+    result = await service.index_cards(session, customer_list, filters, page)
     return page_response(result.items, result.next_cursor)
 
 
-@router.get("/{loyalty_card_id}", summary="Retrieve a loyalty card")
-async def retrieve_card(
-    customer_list_id: str,
-    loyalty_card_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        return await service.retrieve_card(session, principal, customer_list_id, loyalty_card_id)
+@router.get("/{loyalty_card_id}", summary="Retrieve a loyalty card", response_model=LoyaltyCardOut)
+async def retrieve_card(card: ReadableCard):
+    return service.render_card(card)
 
 
-@router.post("", status_code=201, summary="Create a loyalty card", openapi_extra=CARD_CREATE_BODY)
+@router.post("", status_code=201, summary="Create a loyalty card", response_model=LoyaltyCardOut)
 async def create_card(
-    customer_list_id: str, request: Request, principal: Principal = Depends(current_principal)
-) -> Any:
-    data = await json_object(request)
-    return await run_write(
-        request,
-        principal,
-        data,
-        lambda session: service.create_card(session, principal, customer_list_id, data),
-        status_code=201,
-    )
+    fields: Body[CardCreate],
+    idempotency: Idempotent,
+    customer_list: WritableList,
+    session: WriteSession,
+):
+    return idempotency.respond(await service.create_card(session, customer_list, fields), 201)
 
 
-@router.patch("/{loyalty_card_id}", summary="Update a loyalty card", openapi_extra=CARD_UPDATE_BODY)
-@router.put("/{loyalty_card_id}", summary="Update a loyalty card (alias of PATCH)", openapi_extra=CARD_UPDATE_BODY)
-async def update_card(
-    customer_list_id: str,
-    loyalty_card_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    data = await json_object(request)
-    async with get_db(request).session(write=True) as session:
-        return await service.update_card(session, principal, customer_list_id, loyalty_card_id, data)
+@router.patch("/{loyalty_card_id}", summary="Update a loyalty card", response_model=LoyaltyCardOut)
+@router.put("/{loyalty_card_id}", summary="Update a loyalty card (alias of PATCH)", response_model=LoyaltyCardOut)
+async def update_card(fields: Body[CardUpdate], card: LockedCard, session: WriteSession):
+    return await service.update_card(session, card, fields)
 
 
-@router.get("/{loyalty_card_id}/operations", summary="List a card's operations, newest first")
+@router.get(
+    "/{loyalty_card_id}/operations",
+    summary="List a card's operations, newest first",
+    response_model=list[LoyaltyOperationOut],
+)
 async def index_operations(
-    customer_list_id: str,
-    loyalty_card_id: str,
-    request: Request,
+    customer_list: ReadableList,
+    card: ReadableCard,
+    session: ReadSession,
     page: PageRequest = Depends(page_request),
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        result = await service.index_operations(session, principal, customer_list_id, loyalty_card_id, page)
+):
+    result = await service.index_operations(session, customer_list, card, page)
     return page_response(result.items, result.next_cursor)
 
 
-@router.get("/{loyalty_card_id}/operations/{operation_id}", summary="Retrieve a loyalty operation")
-async def retrieve_operation(
-    customer_list_id: str,
-    loyalty_card_id: str,
-    operation_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    async with get_db(request).session(write=False) as session:
-        return await service.retrieve_operation(session, principal, customer_list_id, loyalty_card_id, operation_id)
+@router.get(
+    "/{loyalty_card_id}/operations/{operation_id}",
+    summary="Retrieve a loyalty operation",
+    response_model=LoyaltyOperationOut,
+)
+async def retrieve_operation(operation_id: str, customer_list: ReadableList, card: ReadableCard, session: ReadSession):
+    return await service.retrieve_operation(session, customer_list, card, operation_id)
 
 
 @router.post(
     "/{loyalty_card_id}/operations",
     status_code=201,
     summary="Create a loyalty operation (moves the balance)",
-    openapi_extra=OPERATION_BODY,
+    response_model=LoyaltyOperationOut,
 )
 async def create_operation(
-    customer_list_id: str,
-    loyalty_card_id: str,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-) -> Any:
-    data = await json_object(request)
-    return await run_write(
-        request,
-        principal,
-        data,
-        lambda session: service.create_operation(session, principal, customer_list_id, loyalty_card_id, data),
-        status_code=201,
-    )
+    fields: Body[OperationCreate],
+    idempotency: Idempotent,
+    customer_list: WritableList,
+    card: WritableCard,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await service.create_operation(session, principal, customer_list, card, fields), 201)

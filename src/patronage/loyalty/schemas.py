@@ -1,29 +1,57 @@
-"""What a client may send for loyalty cards and operations (seed §3–4, SPEC §7)."""
+"""What a client may send for loyalty cards and operations, and what the server sends (seed §3–4, SPEC §7)."""
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
+from patronage.bodies import BodyModel
 from patronage.validators import Delta, Str255
 
-CARD_READ_ONLY_ON_CREATE = ("id", "balance")
-CARD_READ_ONLY = ("id", "balance", "customer_id")
-OPERATION_READ_ONLY = ("id", "customer_id", "created_at", "order_location_id", "new_balance")
 
+class CardCreate(BodyModel):
+    read_only = ("id", "balance")
 
-class CardCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
     customer_id: StrictStr
     name: Str255 | None = None
     ref: Str255 | None = None
 
 
-class CardUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CardUpdate(BodyModel):
+    """Only ``name`` and ``ref`` change; the card's other fields may be echoed with their current value."""
+
+    read_only = ("id", "balance", "customer_id")
+    echo_read_only = True
+
     name: Str255 | None = None
     ref: Str255 | None = None
 
 
-class OperationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OperationCreate(BodyModel):
+    read_only = ("id", "customer_id", "created_at", "order_location_id", "new_balance")
+
     delta: Delta
     reason: Str255 | None = None
     order_id: StrictStr | None = None
+
+
+# --- what the server sends -------------------------------------------------------------------------------
+
+# Points as rendered by formats.render_decimal: no exponent, at least one decimal ("0.0", "-5.500001").
+POINTS_PATTERN = r"^-?[0-9]+\.[0-9]+$"
+
+
+class LoyaltyCardOut(BaseModel):
+    id: str = Field(examples=["slp8q"])
+    customer_id: str = Field(examples=["ve343"])
+    name: str | None = Field(examples=["Come back!"])
+    ref: str | None = Field(examples=["LOY"])
+    balance: str = Field(pattern=POINTS_PATTERN, examples=["13.5"])
+
+
+class LoyaltyOperationOut(BaseModel):
+    id: str = Field(examples=["22kmp"])
+    customer_id: str = Field(examples=["ve343"])
+    created_at: str = Field(examples=["2020-01-18T12:37:21+02:00"])
+    order_location_id: str | None = Field(examples=["psm98"])
+    order_id: str | None = Field(examples=["mapcm"])
+    reason: str | None = Field(examples=["Points earned on order"])
+    delta: str = Field(pattern=POINTS_PATTERN, examples=["4.2"])
+    new_balance: str = Field(pattern=POINTS_PATTERN, examples=["17.7"])

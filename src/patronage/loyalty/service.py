@@ -10,26 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from patronage.auth.principal import Principal
-from patronage.bodies import parse_model
-from patronage.customer_lists import access
-from patronage.customer_lists.service import ListContext, context_of
+from patronage.customer_lists.models import CustomerList
+from patronage.customer_lists.service import context_of
 from patronage.customers.models import Customer
 from patronage.db import utcnow
 from patronage.errors import NotFound, ValidationFailed, field_error
 from patronage.formats import render_decimal, render_time
 from patronage.ids import new_id
 from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation
-from patronage.loyalty.schemas import (
-    CARD_READ_ONLY,
-    CARD_READ_ONLY_ON_CREATE,
-    OPERATION_READ_ONLY,
-    CardCreate,
-    CardUpdate,
-    OperationCreate,
-)
+from patronage.loyalty.schemas import CardCreate, CardUpdate, OperationCreate
 from patronage.orders.models import Order
 from patronage.pagination import Page, PageRequest, cut_page, keyset, keyset_on
-from patronage.readonly import strip_read_only
 from patronage.validators import MAX_POINTS
 
 REF_TAKEN = "is already used by another loyalty card of this customer"
@@ -86,8 +77,11 @@ async def cards_of_customers(session: AsyncSession, customer_ids: list[str]) -> 
 # --- cards ------------------------------------------------------------------------------------------
 
 
-async def _card(session: AsyncSession, customer_list_id: str, card_id: str, *, for_update: bool = False) -> LoyaltyCard:
-    stmt = select(LoyaltyCard).where(LoyaltyCard.id == card_id, LoyaltyCard.customer_list_id == customer_list_id)
+async def load_card(
+    session: AsyncSession, customer_list: CustomerList, card_id: str, *, for_update: bool = False
+) -> LoyaltyCard:
+    """The list's card (404 otherwise); ``for_update`` locks its row until the transaction ends."""
+    stmt = select(LoyaltyCard).where(LoyaltyCard.id == card_id, LoyaltyCard.customer_list_id == customer_list.id)
     card = await session.scalar(stmt.with_for_update() if for_update else stmt)
     if card is None:
         raise NotFound("Loyalty card not found")
@@ -134,13 +128,6 @@ async def add_card(
     return card
 
 
-async def retrieve_card(
-    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str
-) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id)
-    return render_card(await _card(session, customer_list.id, card_id))
-
-
 @dataclass(frozen=True)
 class CardFilters:
     customer_id: str | None = None
@@ -149,13 +136,8 @@ class CardFilters:
 
 
 async def index_cards(
-    session: AsyncSession,
-    principal: Principal,
-    customer_list_id: str,
-    filters: CardFilters,
-    page: PageRequest,
+    session: AsyncSession, customer_list: CustomerList, filters: CardFilters, page: PageRequest
 ) -> Page:
-    customer_list = await access.visible_list(session, principal, customer_list_id)
     stmt = select(LoyaltyCard).where(LoyaltyCard.customer_list_id == customer_list.id)
     if filters.customer_id is not None:
         stmt = stmt.where(LoyaltyCard.customer_id == filters.customer_id)
@@ -169,11 +151,8 @@ async def index_cards(
     return result
 
 
-async def create_card(
-    session: AsyncSession, principal: Principal, customer_list_id: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
-    fields = parse_model(CardCreate, strip_read_only(data, CARD_READ_ONLY_ON_CREATE, None))
+async def create_card(session: AsyncSession, customer_list: CustomerList, fields: CardCreate) -> dict[str, Any]:
+    # The customer's row is locked: its cards' refs are checked and taken one request at a time.
     customer = (
         await session.execute(
             select(Customer.id, Customer.account_id, Customer.customer_list_id)
@@ -187,12 +166,9 @@ async def create_card(
     return render_card(await add_card(session, customer, fields.name, fields.ref))
 
 
-async def update_card(
-    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=True)
-    card = await _card(session, customer_list.id, card_id, for_update=True)
-    fields = parse_model(CardUpdate, strip_read_only(data, CARD_READ_ONLY, render_card(card)))
+async def update_card(session: AsyncSession, card: LoyaltyCard, fields: CardUpdate) -> dict[str, Any]:
+    """``card`` is locked by the caller (read-only fields are checked against what it holds now)."""
+    fields.check_echoed(render_card(card))
     if "ref" in fields.model_fields_set and fields.ref != card.ref:
         await _check_ref_free(session, card.customer_id, fields.ref, card.id)
         card.ref = fields.ref
@@ -205,31 +181,23 @@ async def update_card(
 # --- operations -------------------------------------------------------------------------------------
 
 
-async def _operation_context(
-    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, *, write: bool
-) -> tuple[ListContext, LoyaltyCard]:
-    customer_list = await access.visible_list(session, principal, customer_list_id, write=write)
-    card = await _card(session, customer_list.id, card_id)
-    return await context_of(session, customer_list), card
-
-
 async def retrieve_operation(
-    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, operation_id: str
+    session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, operation_id: str
 ) -> dict[str, Any]:
-    context, card = await _operation_context(session, principal, customer_list_id, card_id, write=False)
     operation = await session.scalar(
         select(LoyaltyOperation).where(LoyaltyOperation.id == operation_id, LoyaltyOperation.loyalty_card_id == card.id)
     )
     if operation is None:
         raise NotFound("Loyalty operation not found")
+    context = await context_of(session, customer_list)
     return render_operation(operation, context.timezone)
 
 
 async def index_operations(
-    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, page: PageRequest
+    session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, page: PageRequest
 ) -> Page:
     """Newest first: the card's operations in reverse commit order."""
-    context, card = await _operation_context(session, principal, customer_list_id, card_id, write=False)
+    context = await context_of(session, customer_list)
     stmt = select(LoyaltyOperation).where(LoyaltyOperation.loyalty_card_id == card.id)
     rows = (await session.scalars(keyset_on(stmt, (LoyaltyOperation.seq,), page))).all()
     result = cut_page(rows, page, key=lambda operation: (operation.seq,))
@@ -295,13 +263,17 @@ async def apply_operation(
 
 
 async def create_operation(
-    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, data: dict[str, Any]
+    session: AsyncSession,
+    principal: Principal,
+    customer_list: CustomerList,
+    card: LoyaltyCard,
+    fields: OperationCreate,
 ) -> dict[str, Any]:
-    context, card = await _operation_context(session, principal, customer_list_id, card_id, write=True)
-    fields = parse_model(OperationCreate, strip_read_only(data, OPERATION_READ_ONLY, None))
+    context = await context_of(session, customer_list)
     order_location_id = None
     if fields.order_id is not None:
         order_location_id = await _order_location(session, principal, card, fields.order_id)
+    # Everything is read before the balance moves: the card's row lock is held from here to commit.
     operation = await apply_operation(
         session,
         card,
