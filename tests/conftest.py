@@ -22,7 +22,6 @@ from patronage.app import create_app
 from patronage.auth import service as auth
 from patronage.customer_lists import service as lists
 from patronage.db import Database
-from patronage.routing import ApiRoute, all_routes
 from patronage.settings import Settings
 from patronage.tenancy import service as tenancy
 
@@ -120,14 +119,7 @@ def db(app: Any) -> Database:
 
 @pytest.fixture(scope="session")
 def openapi_check(app: Any) -> OpenApiCheck:
-    # TRANSITION (issue 10): only routes already declared through patronage.routing.ApiRouter are checked.
-    converted = {
-        (method, route.path)
-        for route in all_routes(app.routes)
-        if isinstance(route, ApiRoute)
-        for method in route.methods
-    }
-    return OpenApiCheck(app.openapi(), converted)
+    return OpenApiCheck(app.openapi())
 
 
 @pytest.fixture

@@ -48,3 +48,40 @@ async def test_every_reference_in_the_openapi_document_resolves(client: httpx.As
     order_body = spec["paths"]["/v1/locations/{location_id}/orders"]["post"]["requestBody"]
     items = order_body["content"]["application/json"]["schema"]["properties"]["items"]
     assert "options" in str(items), "nested models are described, not dropped"
+
+
+async def test_every_api_operation_documents_its_answers(client: httpx.AsyncClient) -> None:
+    """What a client generator needs: a schema for each success, the error JSON for each failure, and how to
+    authenticate (every /v1 operation takes X-Access-Token)."""
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["AccessToken"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Access-Token",
+        "description": "A connection's access token",
+    }
+    assert "authorizationCode" in spec["components"]["securitySchemes"]["OAuth2"]["flows"]
+    operations = [
+        (method, path, operation)
+        for path, item in spec["paths"].items()
+        if path.startswith("/v1/")
+        for method, operation in item.items()
+    ]
+    assert len(operations) > 40
+    for method, path, operation in operations:
+        where = f"{method.upper()} {path}"
+        assert operation["security"] == [{"AccessToken": []}], where
+        successes = [code for code in operation["responses"] if code.startswith("2")]
+        assert len(successes) == 1, where
+        schema = operation["responses"][successes[0]]["content"]["application/json"]["schema"]
+        assert set(schema) & {"$ref", "items", "properties", "oneOf"}, f"{where}: empty success schema"
+        for code in ("400", "401", "403", "422", "429"):
+            error = operation["responses"][code]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}, f"{where} {code}"
+        if "{" in path:
+            assert "404" in operation["responses"], where
+        if method in ("post", "patch", "put"):
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert body["type"] == "object" and ("properties" in body or path.endswith("/anonymise")), where
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"message", "error_type"}

@@ -1,11 +1,12 @@
 """What a connection sends for its callback, and what it reads of its callback and events (SPEC §9)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictStr
 
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerOut
+from patronage.orders.schemas import OrderOut
 
 
 class CallbackIn(BodyModel):
@@ -24,9 +25,8 @@ class CallbackOut(BaseModel):
     events: dict[str, list[str]] = Field(examples=[{"customer": ["create", "update"], "order": ["create"]}])
 
 
-# An order as GET /v1/locations/{location_id}/orders/{order_id} renders it for the subscriber. An open object
-# until the orders feature documents its answer with a model of its own (issue 10); then that model.
-OrderState = dict[str, Any]
+# An order as GET /v1/locations/{location_id}/orders/{order_id} renders it for the subscriber.
+OrderState = OrderOut
 
 
 class _EventFields(BaseModel):
