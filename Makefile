@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes per database run (pytest-xdist); 1 runs the suite in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test test-sqlite test-postgres lint format bench clean
 
@@ -23,9 +25,9 @@ run: install
 
 # The whole suite on SQLite, then on PostgreSQL when PATRONAGE_TEST_POSTGRES_URL is set.
 test: install
-	$(BIN)/pytest --db sqlite
+	$(BIN)/pytest -n $(TEST_WORKERS) --db sqlite
 	@if [ -n "$$PATRONAGE_TEST_POSTGRES_URL" ]; then \
-		echo "--- PostgreSQL ---"; $(BIN)/pytest --db postgresql; \
+		echo "--- PostgreSQL ---"; $(BIN)/pytest -n $(TEST_WORKERS) --db postgresql; \
 	else echo "(PATRONAGE_TEST_POSTGRES_URL is not set: PostgreSQL run skipped)"; fi
 
 lint: install
