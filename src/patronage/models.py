@@ -9,7 +9,6 @@ from patronage.idempotency import IdempotencyKey
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.oauth.models import OAuthCode, OAuthLogin
 from patronage.orders.models import Order, OrderPrivateRef
-from patronage.sealing import ServerKey
 from patronage.tenancy.models import Account, Location, User
 
 __all__ = [
@@ -30,6 +29,5 @@ __all__ = [
     "OAuthLogin",
     "Order",
     "OrderPrivateRef",
-    "ServerKey",
     "User",
 ]

@@ -39,9 +39,13 @@ class Settings(BaseSettings):
     rate_limit_per_hour: int = 2500
     rate_limit_per_day: int = 10000
     rate_limit_heavy_per_minute: int = 10
-    # Seals client secrets at rest (they sign webhooks); set the same value on every host. Unset, a key kept
-    # in the database is used (a database leak then reveals the secrets).
+    # Seals client secrets at rest (they sign webhooks) and signs cursors; the same value on every host and for
+    # the CLI. Unset, a key file (created once, mode 0600) is used: secret_key_file, else beside the SQLite
+    # database (<database>.key), else ./patronage.key. Never in the database (patronage.sealing).
     secret_key: str | None = None
+    secret_key_file: str | None = None
+    # Older (or next) keys, comma-separated, that still open secrets and cursors but never seal: key rotation.
+    secret_key_fallbacks: str | None = None
     # Webhook delivery (SPEC §9): the worker runs inside `patronage serve` unless callback_worker is off.
     callback_worker: bool = True
     callback_timeout_seconds: float = 20.0

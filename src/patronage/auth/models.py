@@ -36,8 +36,11 @@ class Connection(Base):
     )
     device_id: Mapped[str | None] = mapped_column(String(255))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The token itself, sealed (patronage.sealing), for connections made through OAuth: re-authorising the
-    # same grant answers the same token (SPEC §10). Null for tokens issued by the CLI.
+    # Connections made through OAuth answer the same token when the same grant is authorised again (SPEC §10):
+    # their token is derived from the client's secret and this random salt (patronage.oauth.service), so no
+    # form of it is stored. Null for tokens issued by the CLI.
+    token_salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # OAuth tokens issued before that (migration 0008) were kept sealed (patronage.sealing) instead.
     token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -54,8 +54,10 @@ async def connect(
     scope_text: str,
     customer_list: CustomerList | None = None,
     device_id: str | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
-    """Grant ``client`` access to a location or an account; returns the token answer (token shown once)."""
+    """Grant ``client`` access to a location or an account; returns the token answer (token shown once).
+    ``token``: the one to issue (OAuth derives it), else a new random one."""
     try:
         scope = parse_scope(scope_text)
     except InvalidScope as exc:
@@ -77,7 +79,7 @@ async def connect(
             raise TenancyError(f"customer list {customer_list.id!r} is not reachable from this grant")
     user = await session.get(User, account.user_id)
     assert user is not None
-    token = new_token()
+    token = token or new_token()
     connection = Connection(
         id=new_id(),
         client_id=client.id,

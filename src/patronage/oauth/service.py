@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage import sealing
@@ -366,6 +366,34 @@ async def exchange_code(
     return await _connection_answer(session, client, row, account, location, customer_list, settings)
 
 
+def derived_token(client_secret: str, salt: str) -> str:
+    """An OAuth connection's access token: 32 hex characters that only its client's secret and the
+    connection's salt make. The database keeps the token's hash and the salt, never the token: a re-authorised
+    grant answers it again (SPEC §10), and a copy of the database alone yields none."""
+    message = b"patronage oauth access token:" + salt.encode()
+    return hmac.new(client_secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+async def _client_secret(session: AsyncSession, client: Client, settings: Settings | None) -> str | None:
+    if client.secret_sealed is None:
+        return None
+    try:
+        return await sealing.unseal(session, client.secret_sealed, settings)
+    except sealing.SealError:
+        return None
+
+
+async def _token_of(
+    session: AsyncSession, connection: Connection, secret: str | None, settings: Settings | None
+) -> str | None:
+    if connection.token_salt is not None:
+        return derived_token(secret, connection.token_salt) if secret is not None else None
+    try:  # made before migration 0008: sealed
+        return await sealing.unseal(session, connection.token_sealed or "", settings)
+    except sealing.SealError:
+        return None
+
+
 async def _connection_answer(
     session: AsyncSession,
     client: Client,
@@ -389,16 +417,16 @@ async def _connection_answer(
         else Connection.customer_list_id == customer_list.id,
         Connection.device_id.is_(None) if row.device_id is None else Connection.device_id == row.device_id,
         Connection.revoked_at.is_(None),
-        Connection.token_sealed.is_not(None),
+        or_(Connection.token_salt.is_not(None), Connection.token_sealed.is_not(None)),
     )
     existing = (await session.scalars(same.order_by(Connection.created_at.desc()).limit(1))).first()
-    if existing is not None and existing.token_sealed:
-        try:
-            token = await sealing.unseal(session, existing.token_sealed, settings)
-        except sealing.SealError:
-            token = None
+    secret = await _client_secret(session, client, settings)
+    if existing is not None:
+        token = await _token_of(session, existing, secret, settings)
         if token is not None and hash_secret(token) == existing.token_hash:
             return auth.token_answer(existing, token, account, location, customer_list)
+    # Without its client's secret (a client made before secrets were sealed), a token cannot be made again.
+    salt = secrets.token_hex(16) if secret is not None else None
     answer = await auth.connect(
         session,
         client,
@@ -407,11 +435,13 @@ async def _connection_answer(
         scope_text=row.scope,
         customer_list=customer_list,
         device_id=row.device_id,
+        token=derived_token(secret, salt) if secret is not None and salt is not None else None,
     )
-    connection = await session.get(Connection, answer["connection_id"])
-    assert connection is not None
-    connection.token_sealed = await sealing.seal(session, answer["access_token"], settings)
-    await session.flush()
+    if salt is not None:
+        connection = await session.get(Connection, answer["connection_id"])
+        assert connection is not None
+        connection.token_salt = salt
+        await session.flush()
     return answer
 
 
