@@ -382,6 +382,34 @@ def connection_limits(
     _print(run_in_transaction(work))
 
 
+@admin.command("rotate-secret-key")
+def rotate_secret_key() -> None:
+    """Seal every secret under a new key, while the processes running keep working (README: "Rotating the
+    sealing key"). With a key file, the new key is made and installed here; with PATRONAGE_SECRET_KEY, roll it
+    out first, then run this to re-seal what older keys sealed."""
+    from patronage import migrate as migrations
+    from patronage import sealing
+
+    settings = get_settings()
+
+    async def main() -> Any:
+        db = Database(settings)
+        try:
+            return await sealing.rotate(db, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        migrations.upgrade(settings.database_url)
+        outcome = asyncio.run(main())
+    except sealing.KeyFileError as exc:
+        _fail(str(exc))
+    except (DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+    _print(outcome)
+
+
 # --- webhooks -------------------------------------------------------------------------------------------
 
 
