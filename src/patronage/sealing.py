@@ -40,7 +40,7 @@ log = logging.getLogger("patronage.sealing")
 
 EXPLICIT = "PATRONAGE_SECRET_KEY"
 KEY_FILE_HEADER = (
-    "# Patronage sealing keys: the first line seals, the others only open what older keys sealed.\n"
+    "# Patronage sealing keys: the first key below seals, the others only open what older keys sealed.\n"
     "# Keep this file out of database backups; every process and host of the deployment needs the same one.\n"
 )
 _CURSOR_KEY_LABEL = b"patronage cursor signing key v1"
@@ -105,9 +105,11 @@ class Keyring:
 
 
 @lru_cache(maxsize=64)
-def _ring(keys: tuple[str, ...], source: str) -> Keyring:
+def _ring(sealer: str, fallbacks: str | None, file_keys: tuple[str, ...] | None, source: str) -> Keyring:
     # One object per set of keys, so that its Fernet and cursor keys are derived once.
-    return Keyring(keys, source)
+    others = [key.strip() for key in (fallbacks or "").split(",") if key.strip()]
+    keys = dict.fromkeys([sealer, *others, *(file_keys or ())])  # ordered, without repeats
+    return Keyring(tuple(keys), source)
 
 
 # --- the key file -------------------------------------------------------------------------------------------
@@ -115,12 +117,21 @@ def _ring(keys: tuple[str, ...], source: str) -> Keyring:
 
 def key_file_path(settings: Settings) -> Path:
     """``PATRONAGE_SECRET_KEY_FILE``, else beside the SQLite database, else ``./patronage.key``."""
-    if settings.secret_key_file:
-        return Path(settings.secret_key_file)
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database + ".key")
-    return Path("patronage.key")
+    return _where(settings.database_url, settings.secret_key_file)[0]
+
+
+@lru_cache(maxsize=64)
+def _where(database_url: str, key_file: str | None) -> tuple[Path, str, bool]:
+    """The key file, its absolute name, and whether the database is SQLite: parsed once (each request asks)."""
+    url = make_url(database_url)
+    sqlite = url.get_backend_name() == "sqlite"
+    if key_file:
+        path = Path(key_file)
+    elif sqlite and url.database and url.database != ":memory:":
+        path = Path(url.database + ".key")
+    else:
+        path = Path("patronage.key")
+    return path, str(path.resolve()), sqlite
 
 
 _read: dict[str, tuple[tuple[int, int, int], tuple[str, ...]]] = {}
@@ -200,30 +211,25 @@ def new_key() -> str:
 _warned: set[str] = set()
 
 
-def _fallbacks(settings: Settings) -> list[str]:
-    return [key.strip() for key in (settings.secret_key_fallbacks or "").split(",") if key.strip()]
-
-
 def keyring(settings: Settings) -> Keyring:
     """This process's keys for ``settings``' database; creates the key file when there is neither a file nor
     ``PATRONAGE_SECRET_KEY``."""
-    path = key_file_path(settings)
+    path, absolute, sqlite = _where(settings.database_url, settings.secret_key_file)
     file_keys = read_key_file(path)
     if settings.secret_key:
-        sealing, source = settings.secret_key, EXPLICIT
+        sealer, source = settings.secret_key, EXPLICIT
     else:
         if file_keys is None:
             file_keys = create_key_file(path)
-        sealing, source = file_keys[0], str(path.resolve())
-        if make_url(settings.database_url).get_backend_name() != "sqlite" and source not in _warned:
+        sealer, source = file_keys[0], absolute
+        if not sqlite and source not in _warned:
             _warned.add(source)
             log.warning(
                 "secret_key_from_local_file: %s. PostgreSQL without PATRONAGE_SECRET_KEY: every host and the CLI "
                 "must share this file; set PATRONAGE_SECRET_KEY (the same on every host) instead",
                 source,
             )
-    keys = dict.fromkeys([sealing, *_fallbacks(settings), *(file_keys or ())])  # ordered, without repeats
-    return _ring(tuple(keys), source)
+    return _ring(sealer, settings.secret_key_fallbacks, file_keys, source)
 
 
 def _settings_for(session: AsyncSession, settings: Settings | None) -> Settings:
