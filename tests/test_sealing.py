@@ -218,8 +218,8 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 
 
 @pytest.fixture
-def scratch_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from _scratch(request, tmp_path, "0007")
+def scratch_before_0009(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _scratch(request, tmp_path, "0008")
 
 
 def _settings(url: str, **more: Any) -> Settings:
@@ -294,7 +294,7 @@ def _rotate_cli(url: str) -> dict[str, Any]:
 
 
 async def _client_sealed_with_a_database_key(url: str) -> tuple[str, str, str]:
-    """What versions up to 0007 left: a key in server_key, and a client secret sealed with it."""
+    """What versions up to 0008 left: a key in server_key, and a client secret sealed with it."""
     legacy, secret = Fernet.generate_key().decode(), secrets.token_hex(16)
     sealed = sealing._fernet(legacy).encrypt(secret.encode()).decode()
     db = Database(Settings(database_url=url))
@@ -318,16 +318,16 @@ async def _client_sealed_with_a_database_key(url: str) -> tuple[str, str, str]:
 
 
 async def test_a_database_that_kept_its_key_moves_it_to_the_key_file(
-    scratch_0007: str, tmp_path: Path, environment: Environment
+    scratch_before_0009: str, tmp_path: Path, environment: Environment
 ) -> None:
     key_file = tmp_path / "moved.key"
     environment.set(secret_key_file=str(key_file))
-    legacy, secret, sealed = await _client_sealed_with_a_database_key(scratch_0007)
-    await asyncio.to_thread(migrate.upgrade, scratch_0007)
+    legacy, secret, sealed = await _client_sealed_with_a_database_key(scratch_before_0009)
+    await asyncio.to_thread(migrate.upgrade, scratch_before_0009)
 
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert sealing.read_key_file(key_file) == (legacy,)
-    process = Process(_settings(scratch_0007))
+    process = Process(_settings(scratch_before_0009))
     try:
         tables, cells = await _raw_cells(process.db)
         assert "server_key" not in tables and legacy not in cells
@@ -338,16 +338,16 @@ async def test_a_database_that_kept_its_key_moves_it_to_the_key_file(
 
 
 async def test_with_a_secret_key_the_database_key_is_resealed_under_it(
-    scratch_0007: str, tmp_path: Path, environment: Environment
+    scratch_before_0009: str, tmp_path: Path, environment: Environment
 ) -> None:
     key_file = tmp_path / "never.key"
     environment.set(secret_key="the operator's key")
     environment.set(secret_key_file=str(key_file))
-    legacy, secret, sealed = await _client_sealed_with_a_database_key(scratch_0007)
-    await asyncio.to_thread(migrate.upgrade, scratch_0007)
+    legacy, secret, sealed = await _client_sealed_with_a_database_key(scratch_before_0009)
+    await asyncio.to_thread(migrate.upgrade, scratch_before_0009)
 
     assert not key_file.exists()
-    process = Process(_settings(scratch_0007))
+    process = Process(_settings(scratch_before_0009))
     try:
         tables, cells = await _raw_cells(process.db)
         assert "server_key" not in tables and legacy not in cells
@@ -360,7 +360,7 @@ async def test_with_a_secret_key_the_database_key_is_resealed_under_it(
         await process.close()
 
 
-async def test_an_oauth_token_sealed_before_0008_is_answered_again(
+async def test_an_oauth_token_sealed_before_0009_is_answered_again(
     scratch_url: str, tmp_path: Path, environment: Environment
 ) -> None:
     environment.set(secret_key_file=str(tmp_path / "scratch.key"))
@@ -369,7 +369,7 @@ async def test_an_oauth_token_sealed_before_0008_is_answered_again(
         env = await make_env(process.db)
         code = await _code(process.http, env, env.params(), location_id=env.location_id)
         first = (await _token(process.http, env, code)).json()
-        # Turn it into what 0007 made: a random token, kept sealed, no salt.
+        # Turn it into what 0008 made: a random token, kept sealed, no salt.
         old_token = new_token()
         async with process.db.session(write=True) as session:
             connection = await session.get(Connection, first["connection_id"])

@@ -45,7 +45,7 @@ KEY_FILE_HEADER = (
 )
 _CURSOR_KEY_LABEL = b"patronage cursor signing key v1"
 
-# Every column holding a sealed value. Access tokens made through OAuth before migration 0008 were sealed;
+# Every column holding a sealed value. Access tokens made through OAuth before migration 0009 were sealed;
 # newer ones are derived from their client's secret instead (patronage.oauth.service) and stored nowhere.
 SEALED_COLUMNS = {
     "client_secrets": table("client", column("id"), column("secret_sealed")),
@@ -253,7 +253,7 @@ async def unseal(session: AsyncSession, sealed: str, settings: Settings | None =
 
 
 def adopt_database_key(bind: Connection, legacy: str, settings: Settings) -> int:
-    """Migration 0008: the key versions up to 0007 kept in the database leaves it. With neither
+    """Migration 0009: the key versions up to 0008 kept in the database leaves it. With neither
     ``PATRONAGE_SECRET_KEY`` nor a key file, it becomes the key file's key (nothing to re-seal); otherwise what
     it sealed is re-sealed under the keyring's sealing key. The caller then deletes it. Returns how many
     values were re-sealed."""

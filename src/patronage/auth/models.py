@@ -40,7 +40,7 @@ class Connection(Base):
     # their token is derived from the client's secret and this random salt (patronage.oauth.service), so no
     # form of it is stored. Null for tokens issued by the CLI.
     token_salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    # OAuth tokens issued before that (migration 0008) were kept sealed (patronage.sealing) instead.
+    # OAuth tokens issued before that (migration 0009) were kept sealed (patronage.sealing) instead.
     token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

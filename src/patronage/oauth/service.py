@@ -388,7 +388,7 @@ async def _token_of(
 ) -> str | None:
     if connection.token_salt is not None:
         return derived_token(secret, connection.token_salt) if secret is not None else None
-    try:  # made before migration 0008: sealed
+    try:  # made before migration 0009: sealed
         return await sealing.unseal(session, connection.token_sealed or "", settings)
     except sealing.SealError:
         return None

@@ -1,8 +1,8 @@
 """keys out of the database: the sealing key moves to the key file (or under PATRONAGE_SECRET_KEY); OAuth tokens
 are derived (connection.token_salt) instead of sealed
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 10:02:11.000000
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -36,16 +36,16 @@ def upgrade() -> None:
     if legacy is not None:
         sealing.adopt_database_key(bind, legacy, _settings())
     op.drop_table("server_key")
-    with op.batch_alter_table("connection", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("token_salt", sa.String(length=32), nullable=True))
+    # A plain ALTER TABLE: a batch migration would recreate ``connection`` on SQLite and drop 0008's triggers.
+    op.add_column("connection", sa.Column("token_salt", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
-    # Versions before 0008 read their key from the database: it goes back there (with it, the leak 0008 closed).
+    # Versions before 0009 read their key from the database: it goes back there (with it, the leak 0009 closed).
     from patronage import sealing
 
-    with op.batch_alter_table("connection", schema=None) as batch_op:
-        batch_op.drop_column("token_salt")
+    # Plain ALTER TABLE (SQLite 3.35 and later): a batch migration would recreate the table without its triggers.
+    op.drop_column("connection", "token_salt")
     op.create_table(
         "server_key",
         sa.Column("name", sa.String(length=64), nullable=False),
