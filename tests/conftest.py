@@ -8,6 +8,7 @@ isolate each other the way accounts do, without cleaning up.
 import asyncio
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("PATRONAGE_TEST_DATABASE", "sqlite"),
         help="database to run the suite on (postgresql needs PATRONAGE_TEST_POSTGRES_URL)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Without PATRONAGE_SECRET_KEY a PostgreSQL deployment keeps its key in ./patronage.key: the suite's goes to a
+    # scratch folder (inherited by the CLI and servers it starts), not into the working tree.
+    if config.getoption("--db") == "postgresql":
+        folder = tempfile.mkdtemp(prefix="patronage-test-keys-")
+        os.environ.setdefault("PATRONAGE_SECRET_KEY_FILE", os.path.join(folder, "patronage.key"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from patronage import __version__, logs
+from patronage import __version__, logs, sealing
 from patronage.auth.principal import PrincipalCache
 from patronage.customer_lists.router import router as customer_lists_router
 from patronage.customers.router import router as customers_router
@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        # The sealing keys at start: the key file is created now, and a PostgreSQL deployment without
+        # PATRONAGE_SECRET_KEY is warned about now, not at its first request.
+        sealing.keyring(settings)
         # Each server process also delivers webhooks (claims are safe between processes and hosts).
         stop = asyncio.Event()
         worker = asyncio.create_task(delivery.run(settings, db, stop)) if settings.callback_worker else None
