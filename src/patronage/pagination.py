@@ -15,10 +15,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, tuple_
 
 from patronage import sealing
@@ -100,20 +102,26 @@ def decode_cursor(cursor: str, binding: CursorBinding) -> tuple[Any, ...]:
         raise field_error("cursor", "is not a cursor this server issued for this index") from None
 
 
+def _digits(value: Any) -> Any:
+    # Plain ASCII digits only: pydantic alone would also read " 5", "5.0" and "5_0" as 5.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,4}", value):
+        raise PydanticCustomError("count", f"must be an integer between 1 and {MAX_COUNT}")
+    return value
+
+
+Count = Annotated[
+    int, BeforeValidator(_digits), Query(ge=1, le=MAX_COUNT, description="Results per page, 1 to 100 (default 100)")
+]
+
+
 def page_request(
     request: Request,
     principal: Caller,
-    count: str | None = Query(None, description="Results per page, 1 to 100 (default 100)"),
+    count: Count = MAX_COUNT,
     cursor: str | None = Query(None, description="The X-Cursor-Next value of the previous page"),
 ) -> PageRequest:
-    if count is None:
-        size = MAX_COUNT
-    elif not re.fullmatch(r"[0-9]{1,4}", count) or not 1 <= int(count) <= MAX_COUNT:
-        raise field_error("count", f"must be an integer between 1 and {MAX_COUNT}")
-    else:
-        size = int(count)
     binding = binding_for(request, principal.connection_id)
-    return PageRequest(size, decode_cursor(cursor, binding) if cursor is not None else None, binding)
+    return PageRequest(count, decode_cursor(cursor, binding) if cursor is not None else None, binding)
 
 
 def keyset(stmt: Select, created_col: Any, id_col: Any, page: PageRequest) -> Select:
