@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patronage import idempotency, sealing
+from patronage import idempotency, logs, sealing
 from patronage.auth.models import Client, Connection
 from patronage.db import Database, utcnow
 from patronage.events.callbacks import UnsafeAddress, check_destination
@@ -166,7 +166,7 @@ async def run(settings: Settings, db: Database | None = None, stop: asyncio.Even
                             await idempotency.purge_expired(session)
                         last_purge = loop.time()
                 except Exception as exc:  # the database may be away for a while: keep trying
-                    log.error("delivery_round_failed", error=f"{type(exc).__name__}: {exc}")
+                    log.error("delivery_round_failed", error=logs.describe_exception(exc))  # messages quote values
                 if not handled:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), settings.callback_poll_seconds)
