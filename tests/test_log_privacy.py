@@ -89,16 +89,22 @@ async def failing_trigger(db):
             await session.execute(text(statement))
 
 
-@pytest.mark.usefixtures("failing_trigger")
-async def test_a_failing_server_logs_no_request_value(tenant: Tenant, database_url: str, tmp_path: Path) -> None:
+async def _failing_server_log(
+    tenant: Tenant, database_url: str, tmp_path: Path, env: dict[str, str]
+) -> tuple[str, dict[str, str], str]:
+    """What a debug-level server wrote while it failed on recognisable values: (log, values, token)."""
     token = await tenant.token(WRITE)
     list_id = await tenant.customer_list()
     values = _values()
     output = tmp_path / "server.log"
-    env = {"PATRONAGE_LOG_LEVEL": "debug", "PATRONAGE_ACCESS_LOG": "true"}
-    with live_server(database_url, workers=1, env=env, output=output) as base:
+    with live_server(database_url, workers=1, env={"PATRONAGE_LOG_LEVEL": "debug", **env}, output=output) as base:
         _provoke(base, token, list_id, values)
-    log = output.read_text()
+    return output.read_text(), values, token
+
+
+@pytest.mark.usefixtures("failing_trigger")
+async def test_a_failing_server_logs_no_request_value(tenant: Tenant, database_url: str, tmp_path: Path) -> None:
+    log, values, token = await _failing_server_log(tenant, database_url, tmp_path, {"PATRONAGE_ACCESS_LOG": "true"})
     # The failure was logged, as what failed and where...
     assert "unhandled error on POST /v1/customer_lists/{customer_list_id}/customers" in log
     assert "sqlalchemy.exc.IntegrityError" in log and "patronage/db.py" in log
@@ -111,14 +117,7 @@ async def test_a_failing_server_logs_no_request_value(tenant: Tenant, database_u
 @pytest.mark.usefixtures("failing_trigger")
 async def test_the_debug_setting_shows_them(tenant: Tenant, database_url: str, tmp_path: Path) -> None:
     """The search above would find the values if they were there: with the setting on, they are."""
-    token = await tenant.token(WRITE)
-    list_id = await tenant.customer_list()
-    values = _values()
-    output = tmp_path / "server.log"
-    env = {"PATRONAGE_LOG_LEVEL": "debug", "PATRONAGE_LOG_REQUEST_VALUES": "true"}
-    with live_server(database_url, workers=1, env=env, output=output) as base:
-        _provoke(base, token, list_id, values)
-    log = output.read_text()
+    log, values, _ = await _failing_server_log(tenant, database_url, tmp_path, {"PATRONAGE_LOG_REQUEST_VALUES": "true"})
     assert values["email"] in log and values["first_name"] in log
 
 
