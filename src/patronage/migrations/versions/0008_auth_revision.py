@@ -9,7 +9,7 @@ request: a revocation commits together with its increment, so it reaches every p
 revoke answers. Triggers raise it, so that every writer is covered (the OAuth revoke, the CLI, cascades from
 deleted accounts, clients or lists, and hand-written SQL): on a connection's delete, and on an update of
 anything a cached principal holds. On SQLite, a batch migration that recreates ``connection`` or ``client``
-drops their triggers: it must create them again (tests/test_revocation.py checks they are there).
+drops their triggers: it must create them again (tests/auth/test_revocation.py checks they are there).
 """
 
 from collections.abc import Sequence
