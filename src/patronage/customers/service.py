@@ -14,7 +14,8 @@ from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
 from patronage.customers.models import Customer, CustomerPrivateRef
-from patronage.customers.render import render, render_with_cards
+from patronage.customers.render import render as render_customer
+from patronage.customers.render import render_with_cards
 from patronage.customers.schemas import ANONYMISED_FIELDS, CustomerCreate, CustomerFields, CustomerUpdate
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
@@ -100,25 +101,29 @@ def _event_ids(customer: Customer) -> dict[str, Any]:
 
 
 async def _load(
-    session: AsyncSession, customer_list_id: str, customer_id: str, *, for_update: bool = False
-) -> Customer:
-    stmt = select(Customer).where(Customer.id == customer_id, Customer.customer_list_id == customer_list_id)
+    session: AsyncSession, customer_list_id: str, customer_id: str, client_id: str, *, for_update: bool = False
+) -> tuple[Customer, str | None]:
+    """The list's customer (404 otherwise) and the reader's private ref for it, in one statement."""
+    own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == client_id)
+    stmt = (
+        select(Customer, CustomerPrivateRef.ref)
+        .outerjoin(CustomerPrivateRef, own_ref)
+        .where(Customer.id == customer_id, Customer.customer_list_id == customer_list_id)
+    )
     if for_update:
-        stmt = stmt.with_for_update()
-    customer = await session.scalar(stmt)
-    if customer is None:
+        stmt = stmt.with_for_update(of=Customer)
+    row = (await session.execute(stmt)).first()
+    if row is None:
         raise NotFound("Customer not found")
-    return customer
+    return row[0], row[1]
 
 
 async def retrieve(
     session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
 ) -> dict[str, Any]:
-    customer = await _load(session, customer_list.id, customer_id)
+    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id)
     context = await context_of(session, customer_list)
-    return await render_with_cards(
-        session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
-    )
+    return await render_with_cards(session, customer, context, private_ref)
 
 
 async def index(
@@ -145,7 +150,7 @@ async def index(
     rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
     result = cut_page(rows, page, key=lambda row: (row[0].created_at, row[0].id))
     cards = await loyalty.cards_of_customers(session, [customer.id for customer, _ in result.items])
-    result.items = [render(customer, context, ref, cards[customer.id]) for customer, ref in result.items]
+    result.items = [render_customer(customer, context, ref, cards[customer.id]) for customer, ref in result.items]
     return result
 
 
@@ -225,16 +230,18 @@ async def create(
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "create", customer_list, render)
     await watch.record(session, render, _event_ids(customer), context.timezone)
-    return await render_with_cards(session, customer, context, fields.private_ref)
+    return render_customer(customer, context, fields.private_ref, [])  # a new customer has no cards yet
 
 
 async def update(
     session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str, fields: CustomerUpdate
 ) -> dict[str, Any]:
-    customer = await _load(session, customer_list.id, customer_id, for_update=True)
+    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id, for_update=True)
     context = await context_of(session, customer_list)
-    private_ref = await _private_ref_of(session, customer.id, principal.client_id)
-    fields.check_echoed(await render_with_cards(session, customer, context, private_ref))
+    # A customer's update leaves its cards as they are: looked up once, for the echo check and the answer.
+    cards = (await loyalty.cards_of_customers(session, [customer.id]))[customer.id]
+    if fields.echoes_read_only:
+        fields.check_echoed(render_customer(customer, context, private_ref, cards))
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "update", customer_list, render)
     _apply(customer, fields)
@@ -248,14 +255,14 @@ async def update(
     customer.updated_at = utcnow()
     await _flush(session)
     await watch.record(session, render, _event_ids(customer), context.timezone)
-    return await render_with_cards(session, customer, context, private_ref)
+    return render_customer(customer, context, private_ref, cards)
 
 
 async def anonymise(
     session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
 ) -> dict[str, Any]:
     """Irreversibly nulls the personal fields; a second call is a no-op success."""
-    customer = await _load(session, customer_list.id, customer_id, for_update=True)
+    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id, for_update=True)
     context = await context_of(session, customer_list)
     if not customer.anonymised:
         render = _renderer(session, customer, context)
@@ -269,6 +276,4 @@ async def anonymise(
         await watch.record(session, render, _event_ids(customer), context.timezone)
         for anonymise_copies in _copies_hooks:
             await anonymise_copies(session, customer.id, principal)
-    return await render_with_cards(
-        session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
-    )
+    return await render_with_cards(session, customer, context, private_ref)
