@@ -146,8 +146,14 @@ async def index(
         # a page (common matches: jo*, *@example.com), or fetch the few matches through the trigram or
         # prefix index and sort them (rare ones: *6789). A cached generic plan of this prepared statement,
         # made without the pattern, walks for every pattern: ~0.5 s for *6789 on a million customers.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
+        # Reads run outside a transaction (patronage.db), so the setting is set and reset around the query.
+        await session.execute(text("SET plan_cache_mode = force_custom_plan"))
+        try:
+            rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
+        finally:
+            await session.execute(text("RESET plan_cache_mode"))
+    else:
+        rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
     result = cut_page(rows, page, key=lambda row: (row[0].created_at, row[0].id))
     cards = await loyalty.cards_of_customers(session, [customer.id for customer, _ in result.items])
     result.items = [render_customer(customer, context, ref, cards[customer.id]) for customer, ref in result.items]
