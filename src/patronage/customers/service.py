@@ -13,6 +13,7 @@ from patronage.auth.principal import Principal
 from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
+from patronage.customers import erasure
 from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.customers.render import render as render_customer
 from patronage.customers.render import render_with_cards
@@ -282,4 +283,6 @@ async def anonymise(
         await watch.record(session, render, _event_ids(customer), context.timezone)
         for anonymise_copies in _copies_hooks:
             await anonymise_copies(session, customer.id, principal)
+    # Also on a repeated call: it finishes the erasure of customers anonymised before copies were scrubbed.
+    await erasure.scrub_stored_copies(session, customer.account_id, customer.id)
     return await render_with_cards(session, customer, context, private_ref)
