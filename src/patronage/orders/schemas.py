@@ -227,9 +227,10 @@ class DealLineIn(_Strict):
     position: StrictInt | None = Field(None, ge=0, le=10**9)
     label: Str255 | None = None
     pricing_effect: Literal[PRICING_EFFECTS] | None = None  # type: ignore[valid-type]
+    # Checked even when not sent: fixed_price, price_off and percentage_off need one.
     pricing_value: Annotated[
         Any, WithJsonSchema({"type": ["string", "null"], "examples": ["1.00 EUR", "30", None]})
-    ] = None
+    ] = Field(None, validate_default=True)
 
     @field_validator("pricing_value", mode="plain")
     @classmethod
