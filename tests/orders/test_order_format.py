@@ -6,8 +6,10 @@ import copy
 import json
 
 import pytest
+from sqlalchemy import update
 
 from helpers import Api, Tenant
+from patronage.orders.models import Order
 
 SCOPE = "location[orders.write,all_customer_lists.write]"
 HUGE = "a number too large for a float"
@@ -621,3 +623,34 @@ async def test_invalid_elements_are_422_naming_the_field(tenant: Tenant, change:
 def _json(body: dict) -> str:
     # A JSON number no float holds, which Python's json cannot write.
     return json.dumps(body).replace(f'"{HUGE}"', "1e400")
+
+
+async def test_orders_stored_before_the_whole_format_render_with_its_defaults(tenant: Tenant) -> None:
+    """Orders written before these fields existed (elements without them, no deal map) read and update as if
+    they had been sent with the defaults."""
+    api = await tenant.api(SCOPE)
+    order = await _create(
+        api,
+        tenant,
+        {
+            "status": "new",
+            "items": [{"product_name": "A", "price": "3.00 EUR", "quantity": 1, "options": [{"name": "o"}]}],
+            "charges": [{"name": "Delivery", "price": "1.00 EUR"}],
+            "payments": [{"amount": "4.00 EUR"}],
+        },
+    )
+    old_item = {k: v for k, v in order["items"][0].items() if k not in ("private_ref", "tax_rate", "deleted")}
+    old_item["options"] = [{k: v for k, v in o.items() if k != "removed"} for o in old_item["options"]]
+    old_charge = {"id": order["charges"][0]["id"], "name": "Delivery", "ref": None, "price": "1.00 EUR"}
+    old_payment = {"id": order["payments"][0]["id"], "name": None, "ref": None, "amount": "4.00 EUR"}
+    async with tenant.db.session(write=True) as session:
+        await session.execute(
+            update(Order)
+            .where(Order.id == order["id"])
+            .values(items=[old_item], charges=[old_charge], payments=[old_payment], deals=None)
+        )
+    url = f"{_path(tenant)}/{order['id']}"
+    assert (await api.get(url)).json() == order
+    updated = (await api.patch(url, json={"charges": [{"id": old_charge["id"], "deleted": True}]})).json()
+    assert updated["charges"][0]["deleted"] is True and updated["total"] == "3.00 EUR"
+    assert updated["payment_discrepancy"] == "1.00 EUR" and updated["items"] == order["items"]
