@@ -321,3 +321,22 @@ async def test_an_empty_list_changes_nothing(tenant: Tenant, kind: str) -> None:
     url = f"{_path(tenant)}/{order['id']}"
     assert await _patch(api, url, {kind: []}) == order
     assert await _patch(api, url, {kind: None}) == order
+
+
+async def test_element_changes_fire_an_update_event_with_each_readers_refs(tenant: Tenant) -> None:
+    writer = await tenant.api(SCOPE)
+    listener = await tenant.api("location[orders.write]", client_id=await tenant.new_client("Kitchen display"))
+    subscribed = await listener.post("/v1/callback", json={"url": None, "events": {"order": ["update"]}})
+    assert subscribed.status_code == 200, subscribed.text
+    order = await _create(writer, tenant, items=[{**CARBONARA, "private_ref": "writer's"}])
+    url = f"{_path(tenant)}/{order['id']}"
+    item_id = order["items"][0]["id"]
+    await _patch(listener, url, {"items": [{"id": item_id, "private_ref": "listener's"}]})  # its own: no event
+    await _patch(writer, url, {"items": [{"id": item_id, "deleted": True}]})
+    events = (await listener.get("/v1/callback/events")).json()
+    assert len(events) == 1
+    event = (await listener.get(f"/v1/callback/events/{events[0]['id']}")).json()
+    before, after = event["previous_state"]["items"][0], event["new_state"]["items"][0]
+    assert (before["deleted"], after["deleted"]) == (False, True)
+    assert before["private_ref"] == after["private_ref"] == "listener's"
+    assert (event["previous_state"]["total"], event["new_state"]["total"]) == ("11.90 EUR", "0.00 EUR")
