@@ -26,7 +26,10 @@ ORDER_KEYS = [
     "collection_code",
     "coupon_codes",
     "total",
+    "total_discrepancy",
+    "payment_discrepancy",
     "items",
+    "deals",
     "charges",
     "discounts",
     "payments",
@@ -34,6 +37,7 @@ ORDER_KEYS = [
     "customer_id",
     "customer_list_id",
     "customer",
+    "delivery",
     "custom_fields",
 ]
 
@@ -106,29 +110,45 @@ async def test_create_with_every_element_and_exact_totals(tenant: Tenant) -> Non
     assert list(order) == ORDER_KEYS
     # (8.90 + 0.50 × 3 + 0.25 × 1) × 2 = 21.30; 1.50; + 2.00 − 3.10 = 21.70
     margherita, water = order["items"]
+    olives = {"option_list_name": "Extras", "name": "Olives", "ref": "OLV", "price": "0.50 EUR", "quantity": "3.0"}
+    basil = {"option_list_name": "Extras", "name": "Basil", "ref": None, "price": "0.25 EUR", "quantity": "1.0"}
     assert margherita == {
         "id": margherita["id"],
+        "private_ref": None,
         "product_name": "Margherita",
         "sku_name": "Large",
         "sku_ref": "MAR-L",
         "price": "8.90 EUR",
         "quantity": "2.0",
         "subtotal": "21.30 EUR",
-        "options": [
-            {"option_list_name": "Extras", "name": "Olives", "ref": "OLV", "price": "0.50 EUR", "quantity": "3.0"},
-            {"option_list_name": "Extras", "name": "Basil", "ref": None, "price": "0.25 EUR", "quantity": "1.0"},
-        ],
+        "tax_rate": None,
+        "customer_notes": "Well done",
         "points_earned": "8.9",
         "points_used": "0.0",
-        "customer_notes": "Well done",
+        "options": [{**olives, "removed": False}, {**basil, "removed": False}],
+        "deleted": False,
     }
     assert water["subtotal"] == "1.50 EUR" and water["price"] == "1.50 EUR" and water["options"] == []
     assert order["total"] == "21.70 EUR"
     assert order["charges"] == [
-        {"id": order["charges"][0]["id"], "name": "Delivery", "ref": "DEL", "price": "2.00 EUR"}
+        {
+            "id": order["charges"][0]["id"],
+            "private_ref": None,
+            "type": "other",
+            "name": "Delivery",
+            "ref": "DEL",
+            "price": "2.00 EUR",
+            "tax_rate": None,
+            "charge_type": "other",
+            "charge_ref": "DEL",
+            "charge_price": "2.00 EUR",
+            "deleted": False,
+        }
     ]
     assert order["discounts"][0]["price_off"] == "3.10 EUR"
     assert order["payments"][0]["amount"] == "21.20 EUR"
+    assert order["payment_discrepancy"] == "-0.50 EUR"  # 21.20 paid of 21.70
+    assert order["total_discrepancy"] is None and order["deals"] == {} and order["delivery"] is None
     ids = [margherita["id"], water["id"], order["charges"][0]["id"], order["discounts"][0]["id"]]
     ids.append(order["payments"][0]["id"])
     assert len(set(ids)) == 5 and all(i.isalnum() and i.islower() for i in ids)
@@ -240,7 +260,7 @@ async def test_option_quantities_are_exact_before_rounding(tenant: Tenant) -> No
             },
             "items.0.options.0.quantity",
         ),
-        ({"items": [{"product_name": "A", "price": "1 EUR", "quantity": 1, "tax_rate": "10"}]}, "items.0.tax_rate"),
+        ({"items": [{"product_name": "A", "price": "1 EUR", "quantity": 1, "tax_rate": "101"}]}, "items.0.tax_rate"),
         ({"status": "done"}, "status"),
         ({"status": None}, "status"),
         ({"status": 1}, "status"),
@@ -465,7 +485,7 @@ async def test_update_accepts_read_only_fields_echoed_unchanged(tenant: Tenant) 
     assert echoed.json() == {**order, "status": "completed"}
     for field, value in (
         ("total", "1.00 EUR"),
-        ("items", []),
+        ("deals", {"0": {"name": "Menu", "ref": None}}),
         ("ref", "other"),
         ("customer_notes", "x"),
         ("created_by", "me"),
