@@ -22,7 +22,7 @@ from patronage.formats import render_time
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.loyalty.service import render_card, render_operation
 from patronage.orders.models import Order
-from patronage.orders.render import render_row, select_rendered
+from patronage.orders.render import render_rows, select_rendered
 
 
 @dataclass(frozen=True)
@@ -100,13 +100,15 @@ async def export_customer(
     principal: Principal = reader  # type: ignore[assignment]
     customer = await customers.retrieve(session, principal, customer_list, customer_id)  # 404 first
     context = await context_of(session, customer_list)
-    orders = await session.execute(
-        select_rendered(principal).where(Order.customer_id == customer_id).order_by(Order.created_at, Order.id)
-    )
+    orders = (
+        await session.execute(
+            select_rendered(principal).where(Order.customer_id == customer_id).order_by(Order.created_at, Order.id)
+        )
+    ).all()
     return {
         "exported_at": render_time(utcnow(), context.timezone),
         "customer": customer,
         "loyalty_cards": await _cards(session, customer_id, context.timezone),
-        "orders": [render_row(row) for row in orders],
+        "orders": await render_rows(session, principal, orders),
         "pending_events": await _pending_events(session, reader, customer_list, customer_id),
     }
