@@ -101,7 +101,7 @@ async def test_the_references_create_example(tenant: Tenant) -> None:
                     "name": "Barbecue",
                     "ref": "BBQ",
                     "price": "1.00 EUR",
-                    "quantity": "1.0",
+                    "quantity": 1,
                     "removed": False,
                 }
             ],
@@ -249,7 +249,7 @@ async def test_the_references_retrieve_example(tenant: Tenant) -> None:
             "pricing_value": None,
         },
     }
-    # The example's option has "quantity": 1; Patronage renders option quantities as decimals, and "removed".
+    # As the example: the option's quantity is an integer; Patronage adds "removed".
     assert pesto == {
         "private_ref": None,
         "product_name": "Basil and Pesto",
@@ -268,7 +268,7 @@ async def test_the_references_retrieve_example(tenant: Tenant) -> None:
                 "name": "BBQ",
                 "ref": "31",
                 "price": "0.50 EUR",
-                "quantity": "1.0",
+                "quantity": 1,
                 "removed": False,
             }
         ],
@@ -395,7 +395,7 @@ async def test_the_references_element_examples(tenant: Tenant) -> None:
         "1": {"name": "Menu", "ref": None},
     }
     burger = order["items"][6]
-    assert burger["options"] == [{**removed, "ref": None, "quantity": "1.0"}]
+    assert burger["options"] == [{**removed, "ref": None, "quantity": 1}]
     assert burger["subtotal"] == "8.20 EUR"  # a removed option's price is what removing it costs
     assert order["charges"][0]["tax_rate"] == "5.5"
     assert [p["info"] for p in order["payments"]] == [{"email": "john@doe.com"}, {"card_id": "648664679312"}]

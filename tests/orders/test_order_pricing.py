@@ -81,7 +81,7 @@ def test_price_order_renders_the_elements_and_the_total() -> None:
     margherita, water = priced.items
     assert margherita["subtotal"] == "21.30 EUR" and margherita["quantity"] == "2.0"
     assert [option["price"] for option in margherita["options"]] == ["0.50 EUR", "0.25 EUR"]
-    assert margherita["options"][1]["quantity"] == "1.0" and margherita["points_earned"] == "8.9"
+    assert margherita["options"][1]["quantity"] == 1 and margherita["points_earned"] == "8.9"
     assert water["price"] == "1.50 EUR" and water["subtotal"] == "1.50 EUR" and water["options"] == []
     assert priced.charges[0]["price"] == "2.00 EUR" and priced.discounts[0]["price_off"] == "3.10 EUR"
     assert priced.payments[0]["amount"] == "21.20 EUR"

@@ -110,8 +110,8 @@ async def test_create_with_every_element_and_exact_totals(tenant: Tenant) -> Non
     assert list(order) == ORDER_KEYS
     # (8.90 + 0.50 × 3 + 0.25 × 1) × 2 = 21.30; 1.50; + 2.00 − 3.10 = 21.70
     margherita, water = order["items"]
-    olives = {"option_list_name": "Extras", "name": "Olives", "ref": "OLV", "price": "0.50 EUR", "quantity": "3.0"}
-    basil = {"option_list_name": "Extras", "name": "Basil", "ref": None, "price": "0.25 EUR", "quantity": "1.0"}
+    olives = {"option_list_name": "Extras", "name": "Olives", "ref": "OLV", "price": "0.50 EUR", "quantity": 3}
+    basil = {"option_list_name": "Extras", "name": "Basil", "ref": None, "price": "0.25 EUR", "quantity": 1}
     assert margherita == {
         "id": margherita["id"],
         "private_ref": None,
@@ -202,18 +202,40 @@ async def test_fractional_quantities_round_once_half_up(
     assert order["total"] == subtotal
 
 
-async def test_option_quantities_are_exact_before_rounding(tenant: Tenant) -> None:
+async def test_fractional_item_quantities_are_exact_before_rounding(tenant: Tenant) -> None:
     api = await tenant.api(WRITE)
-    # (1.00 + 0.01 × 0.5) × 0.5 = 0.5025 -> 0.50; rounding the option first (0.01) would give 0.51.
-    item = {
+    # Subtotals are computed exactly and rounded once: (1.00 + 0.01 × 3) × 0.5 = 0.515 -> 0.52 and
+    # (1.00 + 0.01) × 0.25 = 0.2525 -> 0.25 (half away from zero).
+    soup = {
         "product_name": "Soup",
         "price": "1.00 EUR",
         "quantity": "0.5",
-        "options": [{"name": "Salt", "price": "0.01 EUR", "quantity": "0.5"}],
+        "options": [{"name": "Salt", "price": "0.01 EUR", "quantity": 3}],
     }
-    order = await _order(api, _path(tenant), items=[item, item])
-    assert [i["subtotal"] for i in order["items"]] == ["0.50 EUR", "0.50 EUR"]
-    assert order["total"] == "1.00 EUR"
+    bread = {
+        "product_name": "Bread",
+        "price": "1.00 EUR",
+        "quantity": "0.25",
+        "options": [{"name": "Butter", "price": "0.01 EUR", "quantity": "1"}],
+    }
+    order = await _order(api, _path(tenant), items=[soup, bread])
+    assert [i["subtotal"] for i in order["items"]] == ["0.52 EUR", "0.25 EUR"]
+    assert [i["options"][0]["quantity"] for i in order["items"]] == [3, 1]  # integers, as the reference has them
+    assert order["total"] == "0.77 EUR"
+
+
+@pytest.mark.parametrize("quantity", ["0.5", 0.5, "1.5", 0, -1, True, None, "two"])
+async def test_option_quantities_are_whole_numbers(tenant: Tenant, quantity: object) -> None:
+    api = await tenant.api(WRITE)
+    item = {
+        "product_name": "Soup",
+        "price": "1.00 EUR",
+        "quantity": 1,
+        "options": [{"name": "Salt", "quantity": quantity}],
+    }
+    response = await api.post(_path(tenant), json={"status": "new", "items": [item]})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["items.0.options.0.quantity"]
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,7 @@ def price_elements(
                     "name": option.name,
                     "ref": option.ref,
                     "price": render_money(option_price, currency),
-                    "quantity": render_decimal(option.quantity),
+                    "quantity": int(option.quantity),
                     "removed": option.removed,
                 }
                 for option, option_price in options

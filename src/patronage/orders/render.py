@@ -1,6 +1,7 @@
 """An order as the API sends it: its stored elements, times in its location's timezone, the reader's refs."""
 
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -55,9 +56,17 @@ _PAYMENT = {
 }
 
 
+def _option_quantity(option: dict[str, Any]) -> int:
+    """An integer, as the reference has it; orders stored before it was one hold a decimal string ("3.0")."""
+    stored = option.get("quantity", 1)
+    if isinstance(stored, int):
+        return stored
+    return int(Decimal(stored).to_integral_value(ROUND_HALF_UP))
+
+
 def _item(stored: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
     item = {**_ITEM, **stored, "private_ref": refs.get(stored["id"])}
-    item["options"] = [{**_OPTION, **option} for option in item["options"]]
+    item["options"] = [{**_OPTION, **option, "quantity": _option_quantity(option)} for option in item["options"]]
     return item
 
 

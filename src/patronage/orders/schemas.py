@@ -148,6 +148,17 @@ def _quantity(value: Any) -> Decimal:
     return number
 
 
+def _option_quantity(value: Any) -> Decimal:
+    """How many times an option is chosen per item unit: a whole number (reference: an integer, default 1);
+    sent as a JSON integer, or as a string holding one (``"2"``, ``"2.0"``) as some clients do."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _fail("must be a whole number")
+    number = _quantity(value)
+    if number != number.to_integral_value():
+        raise _fail("must be a whole number")
+    return number
+
+
 def _percentage(value: Any) -> Decimal:
     number = exact_decimal(value)
     if not 0 <= number <= MAX_PERCENTAGE:
@@ -193,6 +204,9 @@ def _time(value: Any) -> datetime:
 
 Money = Annotated[Amount, PlainValidator(_amount), WithJsonSchema({"type": "string", "examples": ["8.90 EUR"]})]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity), WithJsonSchema({"type": "string", "examples": ["1", "0.5"]})]
+OptionQuantity = Annotated[
+    Decimal, BeforeValidator(_option_quantity), WithJsonSchema({"type": "integer", "minimum": 1, "examples": [1, 2]})
+]
 # As sent: aware with an offset, naive without one (read in the location's timezone by the service).
 Time = Annotated[
     datetime,
@@ -215,7 +229,7 @@ class OptionIn(_Strict):
     name: Str255
     ref: Str255 | None = None
     price: Money | None = None
-    quantity: Quantity = Decimal(1)
+    quantity: OptionQuantity = Decimal(1)
     # A removed ingredient; its price, if any, is what removing it costs (it counts like any option's).
     removed: StrictBool = False
 
@@ -406,7 +420,7 @@ class OrderOptionOut(BaseModel):
     name: str
     ref: str | None
     price: str = Field(examples=["0.50 EUR"])
-    quantity: str = Field(examples=["1.0"])
+    quantity: int = Field(examples=[1])
     removed: bool
 
 
