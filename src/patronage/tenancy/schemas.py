@@ -5,7 +5,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StrictInt, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictInt,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from patronage.bodies import BodyModel
@@ -134,26 +143,27 @@ class OpeningHours(BaseModel):
     sunday: list[TimeSlot] | None = None
 
 
-class Online(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mode: Literal["online"]
+class OrderAcceptance(BaseModel):
+    """One of HubRise's three templates: ``online`` alone; ``busy`` with ``extra_preparation_time`` (required)
+    and ``resume_at``; ``paused`` with ``resume_at`` and ``reason``. One model, so that errors name the field
+    (``order_acceptance.resume_at``) rather than the template."""
 
-
-class Busy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mode: Literal["busy"]
+
+    mode: Literal["online", "busy", "paused"]
     resume_at: Moment | None = None
-    extra_preparation_time: MINUTES
-
-
-class Paused(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mode: Literal["paused"]
-    resume_at: Moment | None = None
+    extra_preparation_time: MINUTES | None = None
     reason: Str255 | None = None
 
-
-OrderAcceptance = Annotated[Online | Busy | Paused, Field(discriminator="mode")]
+    @model_validator(mode="after")
+    def _template(self) -> "OrderAcceptance":
+        allowed = {"online": {"mode"}, "busy": {"mode", "resume_at", "extra_preparation_time"}}
+        extra = self.model_fields_set - allowed.get(self.mode, {"mode", "resume_at", "reason"})
+        if extra:
+            raise PydanticCustomError("invalid", f"{', '.join(sorted(extra))}: not part of mode {self.mode!r}")
+        if self.mode == "busy" and self.extra_preparation_time is None:
+            raise PydanticCustomError("invalid", "extra_preparation_time is required when mode is 'busy'")
+        return self
 
 
 def _some_slot(hours: OpeningHours | None) -> OpeningHours | None:
