@@ -194,11 +194,14 @@ async def test_custom_fields_merge_and_other_fields_stay(tenant: Tenant) -> None
 async def test_a_location_read_can_be_sent_back_as_an_update(tenant: Tenant) -> None:
     """A client that GETs, edits and PATCHes the whole object: unchanged read-only fields are accepted."""
     api = await tenant.api(WRITER)
-    location = await _location(api)
-    edited = {**copy.deepcopy(location), "preparation_time": 12}
-    response = await api.put("/v1/location", json=edited)
-    assert response.status_code == 200, response.text
-    assert response.json() == {**location, "preparation_time": 12}
+    for acceptance in (None, {"mode": "paused", "reason": "Closed"}, {"mode": "busy", "extra_preparation_time": 5}):
+        if acceptance:
+            assert (await api.patch("/v1/location", json={"order_acceptance": acceptance})).status_code == 200
+        location = await _location(api)
+        edited = {**copy.deepcopy(location), "preparation_time": 12}
+        response = await api.put("/v1/location", json=edited)
+        assert response.status_code == 200, response.text
+        assert response.json() == {**location, "preparation_time": 12}
 
 
 async def test_the_cutoff_rules_the_opening_hours(tenant: Tenant) -> None:
