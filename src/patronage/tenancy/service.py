@@ -1,6 +1,6 @@
 """Users, accounts and locations: created by operators (CLI), read by connections."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -16,7 +16,7 @@ from patronage import custom_fields
 from patronage.auth.principal import Principal
 from patronage.db import utcnow
 from patronage.errors import Forbidden, NotFound, ValidationFailed
-from patronage.formats import render_time, zone
+from patronage.formats import in_utc, render_time, zone
 from patronage.ids import new_id
 from patronage.settings import Settings, get_settings
 from patronage.tenancy.models import Account, Location, User
@@ -342,10 +342,3 @@ async def update_location(session: AsyncSession, location: Location, fields: Loc
         )
     await session.flush()
     return await location_answer(session, location)
-
-
-def in_utc(moment: datetime, timezone: str) -> datetime:
-    """-> naive UTC (as stored); a naive ``moment`` is a time in ``timezone``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone(timezone))
-    return moment.astimezone(UTC).replace(tzinfo=None)
