@@ -201,7 +201,7 @@ def create_location(
     async def work(session):
         owner = await service.get_account(session, account)
         location = await service.create_location(session, owner, name, currency, country, timezone)
-        return service.render_location(location)
+        return service.render_location(location, owner)
 
     _print(run_in_transaction(work))
 

@@ -1,11 +1,11 @@
 """What a client may send for a customer (seed §2.3, SPEC §7)."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from patronage.bodies import BodyModel
+from patronage.custom_fields import CustomFields
 from patronage.validators import Country, Email, Latitude, Longitude, PastDate, Phone, Str255, Str1000
 
 # Fields the server computes: echoed with their current value they are ignored (SPEC §7).
@@ -38,24 +38,6 @@ ANONYMISED_FIELDS = (
     "longitude",
     "delivery_notes",
 )
-
-# JSON parses nesting up to about a thousand levels, but the code that copies, measures and renders custom
-# fields recurses per level: a few hundred levels (well under 8 KiB) were a RecursionError, a 500.
-CUSTOM_FIELDS_MAX_DEPTH = 32
-
-
-def _not_too_deep(value: dict[str, Any]) -> dict[str, Any]:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:  # iterative: the check itself must not recurse
-        item, depth = stack.pop()
-        if depth > CUSTOM_FIELDS_MAX_DEPTH:
-            raise PydanticCustomError("invalid", f"may not be nested more than {CUSTOM_FIELDS_MAX_DEPTH} levels deep")
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return value
-
-
-CustomFields = Annotated[dict[str, Any], AfterValidator(_not_too_deep)]
 
 
 class CustomerFields(BodyModel):
