@@ -77,7 +77,7 @@ async def test_anonymising_scrubs_pending_events_and_stored_answers(tenant: Tena
     ]
     for event in pending:
         full = (await listener.get(f"/v1/callback/events/{event['id']}")).json()
-        for state in (full["previous_state"], full["new_state"]):
+        for state in (full.get("previous_state"), full.get("new_state")):
             if state is None:
                 continue
             customer = state if event["resource_type"] == "customer" else state["customer"]

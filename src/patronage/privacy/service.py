@@ -86,8 +86,8 @@ async def _pending_events(
                 "resource_type": rendered["resource_type"],
                 "event_type": rendered["event_type"],
                 "created_at": rendered["created_at"],
-                "previous_state": rendered["previous_state"],
-                "new_state": rendered["new_state"],
+                "previous_state": rendered.get("previous_state"),  # creates have none
+                "new_state": rendered.get("new_state"),
             }
         )
     return found
