@@ -147,7 +147,16 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 def wrk(url: str, seconds: float, connections: int, *, script: Path | None = None, env: dict[str, str] | None = None,
         headers: dict[str, str] | None = None, threads: int = 2) -> dict[str, float]:  # fmt: skip
     """One wrk run (``--latency``): requests, req/s, p50 and p99 in ms, and the non-2xx answers."""
-    command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    # A 10 s timeout (wrk's default is 2 s): a slow answer is a latency to report, not a dropped request.
+    command = [
+        "wrk",
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     command += ["-s", str(script)] if script else []
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
