@@ -482,7 +482,7 @@ class InProcess:
         constants = {t.customer_list_id, t.account_id, t.location_id, t.client_id, t.connection_id}
         steps: list[Step] = []
         seen: set[str] = set()
-        created: set[str] = set()  # ids this request made: first seen in an INSERT's parameters
+        created: set[str] = set()  # ids this request made: first seen in an INSERT's parameters, never read
         for statement, parameters, names, rows in self.statements:
             inserting = statement.lstrip().upper().startswith("INSERT")
             params = []
@@ -512,6 +512,8 @@ class InProcess:
                 if isinstance(value, str):
                     seen.add(value)
                 params.append(param)
+            # What a statement read exists already: an id among its results is never a new one.
+            seen.update(value for result in rows for value in result if isinstance(value, str))
             returns = " RETURNING " in statement and len(rows) == 1
             row_values = dict(zip(names, rows[0], strict=False)) if returns else {}
             steps.append(Step(statement, params, returns, row_values))
