@@ -224,9 +224,10 @@ def tree(root: int) -> list[int]:
 
 
 def workers_of(root: int) -> list[int]:
-    """The worker processes of a uvicorn server: its children that serve (the process itself with one worker)."""
+    """The worker processes of a uvicorn server: the children it spawned (``multiprocessing.spawn``; not its
+    resource tracker), or the process itself when it serves alone."""
     procs = processes()
-    children = [pid for pid, (cmd, ppid) in procs.items() if ppid == root and b"multiprocessing" not in cmd]
+    children = [pid for pid, (cmd, ppid) in procs.items() if ppid == root and b"spawn_main" in cmd]
     return children or [root]
 
 
