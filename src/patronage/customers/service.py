@@ -134,7 +134,10 @@ async def index(
     own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == principal.client_id)
     stmt = select(Customer, CustomerPrivateRef.ref).where(Customer.customer_list_id == customer_list.id)
     if filters.private_ref is not None:
-        stmt = stmt.join(CustomerPrivateRef, own_ref).where(CustomerPrivateRef.ref == filters.private_ref)
+        # The list's id lets the unique (list, client, ref) index answer in one probe.
+        stmt = stmt.join(CustomerPrivateRef, own_ref).where(
+            CustomerPrivateRef.customer_list_id == customer_list.id, CustomerPrivateRef.ref == filters.private_ref
+        )
     else:
         stmt = stmt.outerjoin(CustomerPrivateRef, own_ref)
     if filters.email is not None:
