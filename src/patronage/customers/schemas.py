@@ -1,9 +1,8 @@
 """What a client may send for a customer (seed §2.3, SPEC §7)."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from patronage.bodies import BodyModel
 from patronage.validators import Country, Email, Latitude, Longitude, PastDate, Phone, Str255, Str1000
@@ -39,24 +38,6 @@ ANONYMISED_FIELDS = (
     "delivery_notes",
 )
 
-# JSON parses nesting up to about a thousand levels, but the code that copies, measures and renders custom
-# fields recurses per level: a few hundred levels (well under 8 KiB) were a RecursionError, a 500.
-CUSTOM_FIELDS_MAX_DEPTH = 32
-
-
-def _not_too_deep(value: dict[str, Any]) -> dict[str, Any]:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:  # iterative: the check itself must not recurse
-        item, depth = stack.pop()
-        if depth > CUSTOM_FIELDS_MAX_DEPTH:
-            raise PydanticCustomError("invalid", f"may not be nested more than {CUSTOM_FIELDS_MAX_DEPTH} levels deep")
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return value
-
-
-CustomFields = Annotated[dict[str, Any], AfterValidator(_not_too_deep)]
-
 
 class CustomerFields(BodyModel):
     """Every field optional; on update only the fields sent change (``model_fields_set``)."""
@@ -83,7 +64,7 @@ class CustomerFields(BodyModel):
     delivery_notes: Str1000 | None = None
     sms_marketing: StrictBool = False
     email_marketing: StrictBool = False
-    custom_fields: CustomFields | None = None
+    custom_fields: dict[str, Any] | None = None  # how deep it may nest: bodies.MAX_DEPTH
 
 
 class CustomerCreate(CustomerFields):
