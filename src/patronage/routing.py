@@ -101,8 +101,10 @@ class ApiRoute(APIRoute):
         if body_model is not None:
             statuses |= {413, 415}
             schema = _inline_defs(body_model.model_json_schema())
+            # An empty body is read as {}: it may be left out unless the model has required fields.
+            required = bool(schema.get("required"))
             self.openapi_extra = {
-                "requestBody": {"required": False, "content": {"application/json": {"schema": schema}}},
+                "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}},
                 **(self.openapi_extra or {}),
             }
         for status in sorted(statuses):
