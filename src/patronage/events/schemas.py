@@ -18,7 +18,7 @@ _EVENTS_SCHEMA = {
         }
         for resource in sorted({resource for resource, _ in ACCEPTED})
     },
-    "additionalProperties": {"type": "array", "maxItems": 0},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}, "maxItems": 0},
 }
 
 
