@@ -208,16 +208,21 @@ PastDate = Annotated[
     BeforeValidator(lambda v: _past_date(v) if isinstance(v, str) else _reject_date(v)),
     WithJsonSchema({"type": "string", "format": "date", "examples": ["1974-05-12"]}),
 ]
-Latitude = Annotated[
-    str,
-    BeforeValidator(_coordinate(90)),
-    WithJsonSchema({"type": ["string", "number"], **_DECIMAL_SCHEMA, "examples": ["48.8589507"]}),
-]
-Longitude = Annotated[
-    str,
-    BeforeValidator(_coordinate(180)),
-    WithJsonSchema({"type": ["string", "number"], **_DECIMAL_SCHEMA, "examples": ["2.2770201"]}),
-]
+
+
+def _coordinate_schema(limit: int, example: str) -> dict[str, Any]:
+    return {
+        "type": ["string", "number"],
+        **_DECIMAL_SCHEMA,
+        "minimum": -limit,  # applies to a number only: a string's range is in the description
+        "maximum": limit,
+        "description": f"A decimal between -{limit} and {limit}, at most {_MAX_COORDINATE_DECIMALS} decimal places",
+        "examples": [example],
+    }
+
+
+Latitude = Annotated[str, BeforeValidator(_coordinate(90)), WithJsonSchema(_coordinate_schema(90, "48.8589507"))]
+Longitude = Annotated[str, BeforeValidator(_coordinate(180)), WithJsonSchema(_coordinate_schema(180, "2.2770201"))]
 
 
 def _reject_date(_: Any) -> date:
