@@ -38,10 +38,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Search latency on a million customers (PostgreSQL) and what the rate limiter costs; see bench/README.md.
+# The harness: every endpoint against its pgbench ceiling and a Starlette + asyncpg floor, on a million
+# customers (PostgreSQL) and a smaller SQLite set; writes bench/RESULTS.md. Shorter runs: BENCH_* knobs,
+# see bench/README.md (e.g. `make bench BENCH_CUSTOMERS=20000 BENCH_SECONDS=5`).
 bench: install
-	$(BIN)/python bench/search.py
-	$(BIN)/python bench/throughput.py
+	sh bench/install.sh
+	$(BIN)/python bench/harness.py
 
 clean:
 	rm -rf $(VENV) patronage.db patronage.db-wal patronage.db-shm .patronage-demo.json

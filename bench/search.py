@@ -15,34 +15,24 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import common
 import httpx
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from patronage import migrate, seed
-from patronage.auth import service as auth
-from patronage.auth.models import Client
 from patronage.auth.principal import authenticate
-from patronage.customer_lists import service as lists
-from patronage.customer_lists.models import CustomerList
 from patronage.customers import service as customers
 from patronage.customers.models import Customer
 from patronage.db import Database
 from patronage.pagination import PageRequest
 from patronage.settings import Settings
-from patronage.tenancy import service as tenancy
-from patronage.tenancy.models import Account, Location
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/patronage_bench"
 BENCH_NAME = "Search benchmark"
@@ -60,41 +50,6 @@ FILTERS = (
 # --- the database and the tenant ---------------------------------------------------------------------
 
 
-async def ensure_database(url: str) -> bool:
-    """Creates the database when missing; True when it did."""
-    import asyncpg
-
-    target = make_url(url)
-    admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database):
-            return False
-        await conn.execute(f'CREATE DATABASE "{target.database}"')
-        return True
-    finally:
-        await conn.close()
-
-
-async def ensure_tenant(db: Database) -> tuple[str, str]:
-    """(customer list id, access token) of the benchmark's tenant, created the first time."""
-    async with db.session(write=True) as session:
-        customer_list = await session.scalar(select(CustomerList).where(CustomerList.name == BENCH_NAME))
-        client = await session.scalar(select(Client).where(Client.name == BENCH_NAME))
-        if customer_list is None:
-            user = await tenancy.create_user(session, OWNER_EMAIL, os.urandom(16).hex())
-            account = await tenancy.create_account(session, user, "Bench Burgers", "GBP", "GB", "Europe/London")
-            location = await tenancy.create_location(session, account, "London Soho")
-            customer_list = await lists.insert(session, account, location, BENCH_NAME)
-        if client is None:
-            client = (await auth.create_client(session, BENCH_NAME, [])).client
-        account = await session.get(Account, customer_list.account_id)
-        location = await session.get(Location, customer_list.location_id)
-        assert account is not None and location is not None
-        answer = await auth.connect(session, client, account=account, location=location, scope_text=SCOPE)
-        return customer_list.id, answer["access_token"]
-
-
 async def count_customers(db: Database, customer_list_id: str) -> int:
     async with db.session(write=False) as session:
         stmt = select(func.count()).select_from(Customer).where(Customer.customer_list_id == customer_list_id)
@@ -105,7 +60,8 @@ async def prepare(url: str, count: int) -> dict[str, Any]:
     settings = Settings(database_url=url)
     db = Database(settings)
     try:
-        customer_list_id, token = await ensure_tenant(db)
+        tenant = await common.ensure_tenant(db, BENCH_NAME, OWNER_EMAIL, SCOPE)
+        customer_list_id, token = tenant["customer_list_id"], tenant["token"]
         existing = await count_customers(db, customer_list_id)
     finally:
         await db.dispose()
@@ -156,52 +112,6 @@ async def explain(url: str, customer_list_id: str, token: str) -> None:
 # --- the server and the requests ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
-    executable = Path(sys.executable).parent / "patronage"
-    command = [str(executable) if executable.exists() else shutil.which("patronage") or "patronage"]
-    command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-migrate"]
-    # The benchmark measures searches, not the per-connection rate limits (which would answer 429).
-    env = {**os.environ, "PATRONAGE_DATABASE_URL": url, "PATRONAGE_RATE_LIMITS": "off"}
-    with log.open("wb") as output:
-        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def wait_until_up(base: str, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"patronage serve exited with status {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("patronage serve did not answer /health in time")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
-
-
 def measure(base: str, token: str, customer_list_id: str, requests: int, warmup: int) -> list[dict[str, Any]]:
     results = []
     path = f"{base}/v1/customer_lists/{customer_list_id}/customers"
@@ -224,7 +134,7 @@ def measure(base: str, token: str, customer_list_id: str, requests: int, warmup:
                     "url": str(response.request.url).removeprefix(base),
                     "min_ms": round(min(timings), 1),
                     "median_ms": round(statistics.median(timings), 1),
-                    "p95_ms": round(percentile(timings, 0.95), 1),
+                    "p95_ms": round(common.percentile(timings, 0.95), 1),
                     "max_ms": round(max(timings), 1),
                     "results": sorted(sizes),
                     "next_page": sorted(more),
@@ -251,30 +161,6 @@ async def count_matches(url: str, customer_list_id: str) -> dict[str, int]:
         await db.dispose()
 
 
-async def server_info(url: str) -> str:
-    import asyncpg
-
-    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        version = await conn.fetchval("SHOW server_version")
-        settings = await conn.fetch(
-            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'jit')"
-        )
-    finally:
-        await conn.close()
-    return f"PostgreSQL {version} ({', '.join(f'{name}={value}' for name, value in settings)})"
-
-
-def environment(url: str) -> str:
-    meminfo = Path("/proc/meminfo")
-    lines = meminfo.read_text().splitlines() if meminfo.exists() else []
-    memory = next((line.split(":")[1].strip() for line in lines if line.startswith("MemTotal")), "?")
-    return (
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {os.cpu_count()} CPUs; MemTotal {memory}; "
-        f"{asyncio.run(server_info(url))}; Python {sys.version.split()[0]}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=os.environ.get("PATRONAGE_BENCH_URL", DEFAULT_URL))
@@ -289,7 +175,7 @@ def main() -> None:
     if not args.url.startswith("postgresql"):
         raise SystemExit("this benchmark runs on PostgreSQL (postgresql+asyncpg://...)")
 
-    if asyncio.run(ensure_database(args.url)):
+    if asyncio.run(common.ensure_database(args.url)):
         print(f"created database {make_url(args.url).database}", flush=True)
     migrate.upgrade(args.url)  # runs its own event loop
     state = asyncio.run(prepare(args.url, args.count))
@@ -297,18 +183,18 @@ def main() -> None:
         asyncio.run(explain(args.url, state["customer_list_id"], state["token"]))
     matches = asyncio.run(count_matches(args.url, state["customer_list_id"])) if args.matches else None
 
-    port = free_port()
+    port = common.free_port()
     base = f"http://127.0.0.1:{port}"
     log = Path(tempfile.gettempdir()) / f"patronage-bench-search-{port}.log"
-    server = start_server(args.url, port, args.workers, log)
+    server = common.start_server(args.url, port, args.workers, log)
     try:
-        wait_until_up(base, server, log)
+        common.wait_until_up(f"{base}/health", server, log)
         results = measure(base, state["token"], state["customer_list_id"], args.requests, args.warmup)
     finally:
-        stop_server(server)
+        common.stop_server(server)
     log.unlink(missing_ok=True)
 
-    print(f"\n{environment(args.url)}")
+    print(f"\n{common.environment(args.url)}")
     print(
         f"{state['customers']:,} customers in list {state['customer_list_id']}; {args.requests} sequential "
         f"requests per filter after {args.warmup} warm-up ones; patronage serve --workers {args.workers}\n"

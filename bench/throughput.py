@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import contextlib
 
+import common  # noqa: E402
+
 from live import live_server  # noqa: E402
 from patronage import migrate  # noqa: E402
 from patronage.auth import service as auth  # noqa: E402
@@ -47,11 +49,6 @@ async def make_token(database_url: str) -> str:
         await db.dispose()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _pids(port: int) -> list[int]:
     """The `patronage serve --port PORT` process, its workers, and redis-server: the CPU a request costs."""
     procs = {}
@@ -73,7 +70,7 @@ def cpu_of(port: int) -> float:
     total = 0.0
     for pid in _pids(port):
         with contextlib.suppress(OSError):
-            total += _cpu_seconds(pid)
+            total += common.cpu_seconds(pid)
     return total
 
 

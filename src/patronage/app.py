@@ -27,6 +27,7 @@ from patronage.events.router import router as events_router
 from patronage.loyalty.router import router as loyalty_router
 from patronage.oauth.router import router as oauth_router
 from patronage.orders.router import router as orders_router
+from patronage.privacy.router import router as privacy_router
 from patronage.routing import install_openapi
 from patronage.settings import Settings, get_settings
 from patronage.tenancy.router import router as tenancy_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loyalty_router,
         orders_router,
         events_router,
+        privacy_router,
         oauth_router,
     ):
         app.include_router(router)

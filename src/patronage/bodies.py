@@ -132,6 +132,11 @@ class BodyModel(BaseModel):
     echo_read_only: ClassVar[bool] = False
     _echoed: dict[str, Any] = PrivateAttr(default_factory=dict)
 
+    @property
+    def echoes_read_only(self) -> bool:
+        """Whether the body repeated read-only fields (then :meth:`check_echoed` needs the current resource)."""
+        return bool(self._echoed)
+
     def check_echoed(self, current: dict[str, Any]) -> None:
         """``current`` is the resource as rendered: an echoed read-only field must hold its value."""
         errors = [

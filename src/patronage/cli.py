@@ -201,7 +201,7 @@ def create_location(
     async def work(session):
         owner = await service.get_account(session, account)
         location = await service.create_location(session, owner, name, currency, country, timezone)
-        return service.render_location(location)
+        return service.render_location(location, owner)
 
     _print(run_in_transaction(work))
 
@@ -446,5 +446,29 @@ def events(
             return await delivery_report(session, connection, limit)
         except UnknownConnection as exc:
             raise CommandError(str(exc)) from None
+
+    _print(run_in_transaction(work))
+
+
+@admin.command("export-customer")
+def export_customer(
+    customer_list: Annotated[str, typer.Option(help="The customer list's id")],
+    customer: Annotated[str, typer.Option(help="The customer's id")],
+    client: Annotated[str | None, typer.Option(help="Show this client's private refs (default: none)")] = None,
+) -> None:
+    """Everything held about one customer (right of access), as GET .../customers/:id/export answers it."""
+    from patronage.customer_lists.models import CustomerList
+    from patronage.errors import NotFound
+    from patronage.privacy.service import Reader
+    from patronage.privacy.service import export_customer as export
+
+    async def work(session):
+        found = await session.get(CustomerList, customer_list)
+        if found is None:
+            raise CommandError(f"no customer list {customer_list}")
+        try:
+            return await export(session, Reader(client), found, customer)
+        except NotFound:
+            raise CommandError(f"no customer {customer} in list {customer_list}") from None
 
     _print(run_in_transaction(work))

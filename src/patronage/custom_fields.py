@@ -1,4 +1,4 @@
-"""Custom fields (SPEC §5), shared by customers and orders: a JSON object merged key by key on update."""
+"""Custom fields (SPEC §5), shared by customers, orders and locations: a JSON object merged key by key on update."""
 
 import json
 from typing import Any
@@ -7,6 +7,9 @@ from patronage.bodies import to_plain_json
 from patronage.errors import field_error
 
 MAX_BYTES = 8192
+
+# How deep they may nest is the one body limit, bodies.MAX_DEPTH (checked before any model sees the body).
+CustomFields = dict[str, Any]
 
 
 def merge(current: dict[str, Any], sent: dict[str, Any] | None, *, reset: bool) -> dict[str, Any]:

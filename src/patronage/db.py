@@ -115,7 +115,14 @@ class Database:
         self.write_engine = (
             make_engine(settings, for_writes=True) if is_sqlite(settings.database_url) else self.read_engine
         )
-        self._read = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        # PostgreSQL reads run without a transaction: under READ COMMITTED each statement takes its own snapshot
+        # anyway, so BEGIN and COMMIT only cost two round trips per request (the pool is shared with writes).
+        read_bind = (
+            self.read_engine
+            if is_sqlite(settings.database_url)
+            else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = async_sessionmaker(read_bind, expire_on_commit=False, autoflush=False)
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
         self._on_dispose: list[Callable[[], Awaitable[None]]] = []
 

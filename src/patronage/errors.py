@@ -97,6 +97,9 @@ def field_error(field: str, message: str) -> ValidationFailed:
 
 # Where pydantic says an error is ("body", "query" and "path" are FastAPI's prefixes, not field names).
 _LOCATIONS = ("body", "query", "path", "header")
+# Tags of a tagged union's members (pydantic puts the tag in an error's location): not field names either.
+UNION_TAG = "\x00"
+UNION_TAG_OTHER = "\x00\x00"
 
 
 def validation_failed(errors: list[Any]) -> ValidationFailed:
@@ -106,7 +109,7 @@ def validation_failed(errors: list[Any]) -> ValidationFailed:
         loc = list(error["loc"])
         if loc and loc[0] in _LOCATIONS:
             loc = loc[1:]
-        field = ".".join(str(part) for part in loc) or "body"
+        field = ".".join(str(part) for part in loc if part not in (UNION_TAG, UNION_TAG_OTHER)) or "body"
         message = "is not a known field" if error["type"] == "extra_forbidden" else error["msg"]
         rendered.append({"field": field, "message": message})
     return ValidationFailed(rendered)

@@ -45,3 +45,10 @@ def render_time(value: datetime | None, timezone: str) -> str | None:
         return None
     local = value.replace(tzinfo=UTC).astimezone(zone(timezone))
     return local.replace(microsecond=0).isoformat()
+
+
+def in_utc(moment: datetime, timezone: str) -> datetime:
+    """-> naive UTC (as stored); a naive ``moment`` is a time in ``timezone``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(timezone))
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -123,10 +123,10 @@ async def _reserve(session: AsyncSession, connection_id: str, key: str, print_: 
     one to end; SQLite's single writer never gets here)."""
     values = {"connection_id": connection_id, "key": key, "fingerprint": print_, "created_at": utcnow()}
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = await session.execute(insert(IdempotencyKey).values(**values).on_conflict_do_nothing())
-    if not result.rowcount:
-        return None
-    return await session.get(IdempotencyKey, (connection_id, key))
+    # RETURNING hands back the ORM row (no second SELECT); nothing comes back when the key was taken.
+    return await session.scalar(
+        insert(IdempotencyKey).values(**values).on_conflict_do_nothing().returning(IdempotencyKey)
+    )
 
 
 async def purge_expired(session: AsyncSession) -> int:

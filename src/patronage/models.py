@@ -8,7 +8,7 @@ from patronage.events.models import Callback, Event
 from patronage.idempotency import IdempotencyKey
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.oauth.models import OAuthCode, OAuthLogin
-from patronage.orders.models import Order, OrderPrivateRef
+from patronage.orders.models import Order, OrderElementPrivateRef, OrderPrivateRef
 from patronage.tenancy.models import Account, Location, User
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "OAuthCode",
     "OAuthLogin",
     "Order",
+    "OrderElementPrivateRef",
     "OrderPrivateRef",
     "User",
 ]

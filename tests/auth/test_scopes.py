@@ -348,8 +348,9 @@ async def test_locations_and_accounts_each_level_reads(tenant: Tenant, other_ten
         "name": "Burger Co",
         "currency": "EUR",
         "country": "FR",
-        "timezone": "Europe/Paris",
+        "timezone": {"name": "Europe/Paris", "offset": account["timezone"]["offset"]},
     }
+    assert account["timezone"]["offset"] in (3600, 7200)
     if account_level:
         assert (await api.get("/v1/account")).json() == account
         lyon = (await api.get(f"/v1/locations/{tenant.other_location_id}")).json()

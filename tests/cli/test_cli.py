@@ -139,20 +139,22 @@ def test_admin_commands_print_what_they_created(made: dict[str, Any]) -> None:
 
     # --user takes an email (any case) or a user id; the defaults are EUR, FR, Europe/Paris.
     assert account["user_id"] == other_account["user_id"] == user["id"]
-    assert (account["name"], account["currency"], account["country"], account["timezone"]) == (
+    # The API's shapes: HubRise's Timezone object ({name, offset}).
+    assert (account["name"], account["currency"], account["country"], account["timezone"]["name"]) == (
         "Burger Co", "EUR", "FR", "Europe/Paris",
     )  # fmt: skip
-    assert (other_account["currency"], other_account["country"], other_account["timezone"]) == (
+    assert (other_account["currency"], other_account["country"], other_account["timezone"]["name"]) == (
         "GBP", "GB", "Europe/London",
     )  # fmt: skip
 
     # Locations are numbered within their account and inherit its currency, country and timezone.
-    assert made["location"] == {
-        "id": f"{account['id']}-1", "account_id": account["id"], "name": "Paris",
-        "currency": "EUR", "country": "FR", "timezone": "Europe/Paris",
-    }  # fmt: skip
+    location = made["location"]
+    assert (location["id"], location["account_id"], location["name"]) == (f"{account['id']}-1", account["id"], "Paris")
+    assert (location["currency"], location["country"], location["timezone"]["name"]) == ("EUR", "FR", "Europe/Paris")
+    assert location["account"] == {key: account[key] for key in location["account"]}
     assert made["other_location"]["id"] == f"{account['id']}-2"
-    assert (made["other_location"]["currency"], made["other_location"]["timezone"]) == ("USD", "America/New_York")
+    other = made["other_location"]
+    assert (other["currency"], other["timezone"]["name"]) == ("USD", "America/New_York")
 
     assert made["list"]["location_id"] == made["location"]["id"]
     assert made["list"]["account_id"] == account["id"]

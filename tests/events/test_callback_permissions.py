@@ -1,6 +1,6 @@
 """Every callback and event route, four callers side by side (SPEC §6, §9): anonymous, a token of the tenant
-that does not own the callback or event, another tenant's token, the owner. A callback needs no permission: it
-is the connection's own, and another connection's callback or events are not revealed (404)."""
+that does not own the event, another tenant's token, the owner. A callback needs no permission: each connection
+has its own, and another connection's events are not revealed (404)."""
 
 import pytest
 
@@ -10,10 +10,10 @@ SCOPE = "location[all_customer_lists.write]"
 CALLBACK = {"url": None, "events": {"customer": ["create"]}}
 
 ENDPOINTS = [
-    # Another connection (of this tenant or another) has no callback of its own to read or delete.
-    Endpoint("GET", "/v1/callback", SCOPE, SCOPE, refused=404, foreign=404),
+    # Any connection reads, replaces and deletes its own callback (none: url null, no events), never another's.
+    Endpoint("GET", "/v1/callback", SCOPE, None),
     Endpoint("POST", "/v1/callback", SCOPE, None, CALLBACK),
-    Endpoint("DELETE", "/v1/callback", SCOPE, SCOPE, refused=404, foreign=404),
+    Endpoint("DELETE", "/v1/callback", SCOPE, None),
     Endpoint("GET", "/v1/callback/events", SCOPE, None),
     Endpoint("GET", "/v1/callback/events/{event_id}", SCOPE, SCOPE, refused=404),
     Endpoint("DELETE", "/v1/callback/events/{event_id}", SCOPE, SCOPE, refused=404),

@@ -79,7 +79,7 @@ async def test_events_are_posted_signed_in_order_and_then_acknowledged(tenant: T
             assert delivery.headers["x-hubrise-hmac-sha256"] == expected
         assert (first.event["event_type"], second.event["event_type"]) == ("create", "update")
         assert first.event["customer_id"] == second.event["customer_id"] == customer_id
-        assert first.event["previous_state"] is None
+        assert "previous_state" not in first.event  # HubRise: no previous state on create
         assert first.event["new_state"]["first_name"] == "Ada"
         assert second.event["previous_state"]["first_name"] == "Ada"
         assert second.event["new_state"]["first_name"] == "Ada B."

@@ -7,7 +7,14 @@ import pytest
 
 from patronage.bodies import parse_model
 from patronage.errors import ValidationFailed
-from patronage.orders.pricing import item_subtotal, price_order, round_half_up
+from patronage.orders.pricing import (
+    item_subtotal,
+    order_total,
+    payment_discrepancy,
+    price_order,
+    round_half_up,
+    stored_minor,
+)
 from patronage.orders.schemas import OrderCreate
 
 
@@ -74,7 +81,7 @@ def test_price_order_renders_the_elements_and_the_total() -> None:
     margherita, water = priced.items
     assert margherita["subtotal"] == "21.30 EUR" and margherita["quantity"] == "2.0"
     assert [option["price"] for option in margherita["options"]] == ["0.50 EUR", "0.25 EUR"]
-    assert margherita["options"][1]["quantity"] == "1.0" and margherita["points_earned"] == "8.9"
+    assert margherita["options"][1]["quantity"] == 1 and margherita["points_earned"] == "8.9"
     assert water["price"] == "1.50 EUR" and water["subtotal"] == "1.50 EUR" and water["options"] == []
     assert priced.charges[0]["price"] == "2.00 EUR" and priced.discounts[0]["price_off"] == "3.10 EUR"
     assert priced.payments[0]["amount"] == "21.20 EUR"
@@ -141,3 +148,84 @@ def test_too_large_subtotals_and_totals_are_refused() -> None:
     with pytest.raises(ValidationFailed) as error:
         price_order(_order(items=[large] * 11), "EUR")
     assert error.value.errors == [{"field": "total", "message": "is too large"}]
+
+
+# --- the whole HubRise format: deals, deleted elements, discrepancies ------------------------------------
+
+
+def test_deals_are_renumbered_and_their_pricing_effects_change_no_amount() -> None:
+    fields = _order(
+        items=[
+            _item("3.00 EUR", deal_line={"deal_key": "B", "pricing_effect": "fixed_price", "pricing_value": "1 EUR"}),
+            _item("2.00 EUR", deal_line={"deal_key": "A", "pricing_effect": "percentage_off", "pricing_value": 50}),
+            _item("2.00 EUR", deal_line={"deal_key": "B", "pricing_effect": "price_off", "pricing_value": "0.5 EUR"}),
+        ],
+        deals={"A": {"name": "Menu"}, "B": {"name": "Drink for 1€", "ref": "FREEDRINK"}, "C": {"name": "Unused"}},
+    )
+    priced = price_order(fields, "EUR")
+    assert priced.deals == {
+        "0": {"name": "Menu", "ref": None},
+        "1": {"name": "Drink for 1€", "ref": "FREEDRINK"},
+        "2": {"name": "Unused", "ref": None},
+    }
+    lines = [item["deal_line"] for item in priced.items]
+    assert [line["deal_key"] for line in lines] == ["1", "0", "1"]
+    assert [line["pricing_value"] for line in lines] == ["1.00 EUR", "50.0", "0.50 EUR"]
+    assert priced.total_minor == 700  # HubRise computes nothing with pricing effects
+
+
+def test_deal_keys_and_deal_amounts_are_checked_with_the_other_amounts() -> None:
+    fields = _order(
+        items=[
+            _item("1.00 USD", deal_line={"deal_key": "0"}),
+            _item("1.00 EUR", deal_line={"deal_key": "9", "pricing_effect": "price_off", "pricing_value": "1 USD"}),
+        ],
+        deals={"0": {"name": "Menu"}},
+    )
+    with pytest.raises(ValidationFailed) as error:
+        price_order(fields, "EUR")
+    assert error.value.errors == [
+        {"field": "items.0.price", "message": "must be in EUR, the location's currency"},
+        {"field": "items.1.deal_line.deal_key", "message": "must be a key of the order's deals"},
+        {"field": "items.1.deal_line.pricing_value", "message": "must be in EUR, the location's currency"},
+    ]
+
+
+def test_removed_options_count_their_price_and_tax_rates_count_nothing() -> None:
+    item = _item("8.00 EUR", "2", tax_rate="20", options=[{"name": "Onions", "removed": True, "price": "0.25 EUR"}])
+    priced = price_order(_order(items=[item], charges=[{"price": "1.00 EUR", "tax_rate": "5.5"}]), "EUR")
+    assert priced.items[0]["subtotal"] == "16.50 EUR" and priced.items[0]["tax_rate"] == "20.0"
+    assert priced.items[0]["options"][0]["removed"] is True and priced.charges[0]["tax_rate"] == "5.5"
+    assert priced.total_minor == 1750
+
+
+def test_private_refs_are_set_aside_and_payment_info_kept_as_plain_json() -> None:
+    fields = _order(
+        items=[_item("1 EUR", private_ref="it")],
+        payments=[{"amount": "1 EUR", "private_ref": "pa", "info": {"fee": Decimal("0.5"), "ok": True}}],
+    )
+    priced = price_order(fields, "EUR")
+    assert priced.private_refs == {priced.items[0]["id"]: "it", priced.payments[0]["id"]: "pa"}
+    assert "private_ref" not in priced.items[0]
+    assert priced.payments[0]["info"] == {"fee": 0.5, "ok": True}
+    assert priced.payments[0]["type"] == "online" and priced.charges == []
+
+
+def test_the_total_and_the_payment_discrepancy_leave_deleted_elements_out() -> None:
+    items = [{"subtotal": "8.90 EUR"}, {"subtotal": "100.00 EUR", "deleted": True}]
+    charges = [{"price": "2.00 EUR", "deleted": False}, {"price": "5.00 EUR", "deleted": True}]
+    discounts = [{"price_off": "0.90 EUR"}, {"price_off": "3.00 EUR", "deleted": True}]
+    total = order_total(items, charges, discounts)
+    assert total == 1000
+    assert payment_discrepancy([], total) is None
+    assert payment_discrepancy([{"amount": "50.00 EUR", "deleted": True}], total) is None
+    assert payment_discrepancy([{"amount": "10.00 EUR"}], total) == 0
+    assert payment_discrepancy([{"amount": "4.00 EUR"}, {"amount": "5.00 EUR"}], total) == -100
+    assert payment_discrepancy([{"amount": "12.50 EUR"}], total) == 250
+
+
+@pytest.mark.parametrize(
+    ("money", "minor"), [("8.90 EUR", 890), ("-0.05 EUR", -5), ("2850 JPY", 2850), ("1.234 KWD", 1234)]
+)
+def test_stored_amounts_read_back_exactly(money: str, minor: int) -> None:
+    assert stored_minor(money) == minor

@@ -26,7 +26,10 @@ ORDER_KEYS = [
     "collection_code",
     "coupon_codes",
     "total",
+    "total_discrepancy",
+    "payment_discrepancy",
     "items",
+    "deals",
     "charges",
     "discounts",
     "payments",
@@ -34,6 +37,7 @@ ORDER_KEYS = [
     "customer_id",
     "customer_list_id",
     "customer",
+    "delivery",
     "custom_fields",
 ]
 
@@ -106,29 +110,45 @@ async def test_create_with_every_element_and_exact_totals(tenant: Tenant) -> Non
     assert list(order) == ORDER_KEYS
     # (8.90 + 0.50 × 3 + 0.25 × 1) × 2 = 21.30; 1.50; + 2.00 − 3.10 = 21.70
     margherita, water = order["items"]
+    olives = {"option_list_name": "Extras", "name": "Olives", "ref": "OLV", "price": "0.50 EUR", "quantity": 3}
+    basil = {"option_list_name": "Extras", "name": "Basil", "ref": None, "price": "0.25 EUR", "quantity": 1}
     assert margherita == {
         "id": margherita["id"],
+        "private_ref": None,
         "product_name": "Margherita",
         "sku_name": "Large",
         "sku_ref": "MAR-L",
         "price": "8.90 EUR",
         "quantity": "2.0",
         "subtotal": "21.30 EUR",
-        "options": [
-            {"option_list_name": "Extras", "name": "Olives", "ref": "OLV", "price": "0.50 EUR", "quantity": "3.0"},
-            {"option_list_name": "Extras", "name": "Basil", "ref": None, "price": "0.25 EUR", "quantity": "1.0"},
-        ],
+        "tax_rate": None,
+        "customer_notes": "Well done",
         "points_earned": "8.9",
         "points_used": "0.0",
-        "customer_notes": "Well done",
+        "options": [{**olives, "removed": False}, {**basil, "removed": False}],
+        "deleted": False,
     }
     assert water["subtotal"] == "1.50 EUR" and water["price"] == "1.50 EUR" and water["options"] == []
     assert order["total"] == "21.70 EUR"
     assert order["charges"] == [
-        {"id": order["charges"][0]["id"], "name": "Delivery", "ref": "DEL", "price": "2.00 EUR"}
+        {
+            "id": order["charges"][0]["id"],
+            "private_ref": None,
+            "type": "other",
+            "name": "Delivery",
+            "ref": "DEL",
+            "price": "2.00 EUR",
+            "tax_rate": None,
+            "charge_type": "other",
+            "charge_ref": "DEL",
+            "charge_price": "2.00 EUR",
+            "deleted": False,
+        }
     ]
     assert order["discounts"][0]["price_off"] == "3.10 EUR"
     assert order["payments"][0]["amount"] == "21.20 EUR"
+    assert order["payment_discrepancy"] == "-0.50 EUR"  # 21.20 paid of 21.70
+    assert order["total_discrepancy"] is None and order["deals"] == {} and order["delivery"] is None
     ids = [margherita["id"], water["id"], order["charges"][0]["id"], order["discounts"][0]["id"]]
     ids.append(order["payments"][0]["id"])
     assert len(set(ids)) == 5 and all(i.isalnum() and i.islower() for i in ids)
@@ -182,18 +202,40 @@ async def test_fractional_quantities_round_once_half_up(
     assert order["total"] == subtotal
 
 
-async def test_option_quantities_are_exact_before_rounding(tenant: Tenant) -> None:
+async def test_fractional_item_quantities_are_exact_before_rounding(tenant: Tenant) -> None:
     api = await tenant.api(WRITE)
-    # (1.00 + 0.01 × 0.5) × 0.5 = 0.5025 -> 0.50; rounding the option first (0.01) would give 0.51.
-    item = {
+    # Subtotals are computed exactly and rounded once: (1.00 + 0.01 × 3) × 0.5 = 0.515 -> 0.52 and
+    # (1.00 + 0.01) × 0.25 = 0.2525 -> 0.25 (half away from zero).
+    soup = {
         "product_name": "Soup",
         "price": "1.00 EUR",
         "quantity": "0.5",
-        "options": [{"name": "Salt", "price": "0.01 EUR", "quantity": "0.5"}],
+        "options": [{"name": "Salt", "price": "0.01 EUR", "quantity": 3}],
     }
-    order = await _order(api, _path(tenant), items=[item, item])
-    assert [i["subtotal"] for i in order["items"]] == ["0.50 EUR", "0.50 EUR"]
-    assert order["total"] == "1.00 EUR"
+    bread = {
+        "product_name": "Bread",
+        "price": "1.00 EUR",
+        "quantity": "0.25",
+        "options": [{"name": "Butter", "price": "0.01 EUR", "quantity": "1"}],
+    }
+    order = await _order(api, _path(tenant), items=[soup, bread])
+    assert [i["subtotal"] for i in order["items"]] == ["0.52 EUR", "0.25 EUR"]
+    assert [i["options"][0]["quantity"] for i in order["items"]] == [3, 1]  # integers, as the reference has them
+    assert order["total"] == "0.77 EUR"
+
+
+@pytest.mark.parametrize("quantity", ["0.5", 0.5, "1.5", 0, -1, True, None, "two"])
+async def test_option_quantities_are_whole_numbers(tenant: Tenant, quantity: object) -> None:
+    api = await tenant.api(WRITE)
+    item = {
+        "product_name": "Soup",
+        "price": "1.00 EUR",
+        "quantity": 1,
+        "options": [{"name": "Salt", "quantity": quantity}],
+    }
+    response = await api.post(_path(tenant), json={"status": "new", "items": [item]})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["items.0.options.0.quantity"]
 
 
 @pytest.mark.parametrize(
@@ -240,7 +282,7 @@ async def test_option_quantities_are_exact_before_rounding(tenant: Tenant) -> No
             },
             "items.0.options.0.quantity",
         ),
-        ({"items": [{"product_name": "A", "price": "1 EUR", "quantity": 1, "tax_rate": "10"}]}, "items.0.tax_rate"),
+        ({"items": [{"product_name": "A", "price": "1 EUR", "quantity": 1, "tax_rate": "101"}]}, "items.0.tax_rate"),
         ({"status": "done"}, "status"),
         ({"status": None}, "status"),
         ({"status": 1}, "status"),
@@ -465,7 +507,7 @@ async def test_update_accepts_read_only_fields_echoed_unchanged(tenant: Tenant) 
     assert echoed.json() == {**order, "status": "completed"}
     for field, value in (
         ("total", "1.00 EUR"),
-        ("items", []),
+        ("deals", {"0": {"name": "Menu", "ref": None}}),
         ("ref", "other"),
         ("customer_notes", "x"),
         ("created_by", "me"),

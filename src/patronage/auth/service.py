@@ -104,18 +104,22 @@ def token_answer(
     location: Location | None,
     customer_list: CustomerList | None,
 ) -> dict[str, Any]:
-    """What the OAuth token endpoint, and ``patronage admin connect``, answer for a connection."""
+    """What the OAuth token endpoint, and ``patronage admin connect``, answer for a connection: HubRise's
+    fields (authentication.md 3.2), ``user_id`` and ``app_instance_id`` (HubRise's Ruby client reads both),
+    then Patronage's own ``connection_id`` and ``scope``. An app instance is HubRise's name for a connection."""
     return {
         "access_token": token,
         "token_type": "Bearer",
-        "connection_id": connection.id,
-        "scope": connection.scope,
         "account_id": account.id,
         "location_id": location.id if location else None,
-        "customer_list_id": customer_list.id if customer_list else None,
         "catalog_id": None,
+        "customer_list_id": customer_list.id if customer_list else None,
         "account_name": account.name,
         "location_name": location.name if location else None,
-        "customer_list_name": customer_list.name if customer_list else None,
         "catalog_name": None,
+        "customer_list_name": customer_list.name if customer_list else None,
+        "user_id": connection.user_id,
+        "app_instance_id": connection.id,
+        "connection_id": connection.id,
+        "scope": connection.scope,
     }

@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, Index, String, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from patronage.db import Base, utcnow
+from patronage.tenancy.models import Account, Location
 
 
 class CustomerList(Base):
@@ -19,3 +20,18 @@ class CustomerList(Base):
     )
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # What every rendering of the list's content needs (times in its owner's zone, money in its currency):
+    # loaded with the list, in the same statement, rather than by a second query per request.
+    owner_timezone: Mapped[str] = column_property(
+        func.coalesce(
+            select(Location.timezone).where(Location.id == location_id).correlate_except(Location).scalar_subquery(),
+            select(Account.timezone).where(Account.id == account_id).correlate_except(Account).scalar_subquery(),
+        )
+    )
+    owner_currency: Mapped[str] = column_property(
+        func.coalesce(
+            select(Location.currency).where(Location.id == location_id).correlate_except(Location).scalar_subquery(),
+            select(Account.currency).where(Account.id == account_id).correlate_except(Account).scalar_subquery(),
+        )
+    )

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal
@@ -28,6 +28,11 @@ class ListContext:
 
 
 async def context_of(session: AsyncSession, customer_list: CustomerList) -> ListContext:
+    """The list's time zone and currency: loaded with the list (``owner_*`` columns), or looked up for a list
+    created in this transaction."""
+    unloaded = inspect(customer_list).unloaded
+    if "owner_timezone" not in unloaded and "owner_currency" not in unloaded:
+        return ListContext(customer_list, customer_list.owner_timezone, customer_list.owner_currency)
     owner = (
         await session.get(Location, customer_list.location_id)
         if customer_list.location_id

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from patronage.bodies import BodyModel
+from patronage.custom_fields import CustomFields
 from patronage.validators import Country, Email, Latitude, Longitude, PastDate, Phone, Str255, Str1000
 
 # Fields the server computes: echoed with their current value they are ignored (SPEC §7).
@@ -64,7 +65,7 @@ class CustomerFields(BodyModel):
     delivery_notes: Str1000 | None = None
     sms_marketing: StrictBool = False
     email_marketing: StrictBool = False
-    custom_fields: dict[str, Any] | None = None  # how deep it may nest: bodies.MAX_DEPTH
+    custom_fields: CustomFields | None = None
 
 
 class CustomerCreate(CustomerFields):

@@ -13,8 +13,10 @@ from patronage.auth.principal import Principal
 from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import ListContext, context_of
+from patronage.customers import erasure
 from patronage.customers.models import Customer, CustomerPrivateRef
-from patronage.customers.render import render, render_with_cards
+from patronage.customers.render import render as render_customer
+from patronage.customers.render import render_with_cards
 from patronage.customers.schemas import ANONYMISED_FIELDS, CustomerCreate, CustomerFields, CustomerUpdate
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
@@ -100,25 +102,29 @@ def _event_ids(customer: Customer) -> dict[str, Any]:
 
 
 async def _load(
-    session: AsyncSession, customer_list_id: str, customer_id: str, *, for_update: bool = False
-) -> Customer:
-    stmt = select(Customer).where(Customer.id == customer_id, Customer.customer_list_id == customer_list_id)
+    session: AsyncSession, customer_list_id: str, customer_id: str, client_id: str, *, for_update: bool = False
+) -> tuple[Customer, str | None]:
+    """The list's customer (404 otherwise) and the reader's private ref for it, in one statement."""
+    own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == client_id)
+    stmt = (
+        select(Customer, CustomerPrivateRef.ref)
+        .outerjoin(CustomerPrivateRef, own_ref)
+        .where(Customer.id == customer_id, Customer.customer_list_id == customer_list_id)
+    )
     if for_update:
-        stmt = stmt.with_for_update()
-    customer = await session.scalar(stmt)
-    if customer is None:
+        stmt = stmt.with_for_update(of=Customer)
+    row = (await session.execute(stmt)).first()
+    if row is None:
         raise NotFound("Customer not found")
-    return customer
+    return row[0], row[1]
 
 
 async def retrieve(
     session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
 ) -> dict[str, Any]:
-    customer = await _load(session, customer_list.id, customer_id)
+    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id)
     context = await context_of(session, customer_list)
-    return await render_with_cards(
-        session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
-    )
+    return await render_with_cards(session, customer, context, private_ref)
 
 
 async def index(
@@ -128,7 +134,10 @@ async def index(
     own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == principal.client_id)
     stmt = select(Customer, CustomerPrivateRef.ref).where(Customer.customer_list_id == customer_list.id)
     if filters.private_ref is not None:
-        stmt = stmt.join(CustomerPrivateRef, own_ref).where(CustomerPrivateRef.ref == filters.private_ref)
+        # The list's id lets the unique (list, client, ref) index answer in one probe.
+        stmt = stmt.join(CustomerPrivateRef, own_ref).where(
+            CustomerPrivateRef.customer_list_id == customer_list.id, CustomerPrivateRef.ref == filters.private_ref
+        )
     else:
         stmt = stmt.outerjoin(CustomerPrivateRef, own_ref)
     if filters.email is not None:
@@ -141,11 +150,17 @@ async def index(
         # a page (common matches: jo*, *@example.com), or fetch the few matches through the trigram or
         # prefix index and sort them (rare ones: *6789). A cached generic plan of this prepared statement,
         # made without the pattern, walks for every pattern: ~0.5 s for *6789 on a million customers.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
+        # Reads run outside a transaction (patronage.db), so the setting is set and reset around the query.
+        await session.execute(text("SET plan_cache_mode = force_custom_plan"))
+        try:
+            rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
+        finally:
+            await session.execute(text("RESET plan_cache_mode"))
+    else:
+        rows = (await session.execute(keyset(stmt, Customer.created_at, Customer.id, page))).all()
     result = cut_page(rows, page, key=lambda row: (row[0].created_at, row[0].id))
     cards = await loyalty.cards_of_customers(session, [customer.id for customer, _ in result.items])
-    result.items = [render(customer, context, ref, cards[customer.id]) for customer, ref in result.items]
+    result.items = [render_customer(customer, context, ref, cards[customer.id]) for customer, ref in result.items]
     return result
 
 
@@ -225,16 +240,18 @@ async def create(
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "create", customer_list, render)
     await watch.record(session, render, _event_ids(customer), context.timezone)
-    return await render_with_cards(session, customer, context, fields.private_ref)
+    return render_customer(customer, context, fields.private_ref, [])  # a new customer has no cards yet
 
 
 async def update(
     session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str, fields: CustomerUpdate
 ) -> dict[str, Any]:
-    customer = await _load(session, customer_list.id, customer_id, for_update=True)
+    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id, for_update=True)
     context = await context_of(session, customer_list)
-    private_ref = await _private_ref_of(session, customer.id, principal.client_id)
-    fields.check_echoed(await render_with_cards(session, customer, context, private_ref))
+    # A customer's update leaves its cards as they are: looked up once, for the echo check and the answer.
+    cards = (await loyalty.cards_of_customers(session, [customer.id]))[customer.id]
+    if fields.echoes_read_only:
+        fields.check_echoed(render_customer(customer, context, private_ref, cards))
     render = _renderer(session, customer, context)
     watch = await _watch(session, principal, "update", customer_list, render)
     _apply(customer, fields)
@@ -248,14 +265,14 @@ async def update(
     customer.updated_at = utcnow()
     await _flush(session)
     await watch.record(session, render, _event_ids(customer), context.timezone)
-    return await render_with_cards(session, customer, context, private_ref)
+    return render_customer(customer, context, private_ref, cards)
 
 
 async def anonymise(
     session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
 ) -> dict[str, Any]:
     """Irreversibly nulls the personal fields; a second call is a no-op success."""
-    customer = await _load(session, customer_list.id, customer_id, for_update=True)
+    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id, for_update=True)
     context = await context_of(session, customer_list)
     if not customer.anonymised:
         render = _renderer(session, customer, context)
@@ -269,6 +286,6 @@ async def anonymise(
         await watch.record(session, render, _event_ids(customer), context.timezone)
         for anonymise_copies in _copies_hooks:
             await anonymise_copies(session, customer.id, principal)
-    return await render_with_cards(
-        session, customer, context, await _private_ref_of(session, customer.id, principal.client_id)
-    )
+    # Also on a repeated call: it finishes the erasure of customers anonymised before copies were scrubbed.
+    await erasure.scrub_stored_copies(session, customer.account_id, customer.id)
+    return await render_with_cards(session, customer, context, private_ref)

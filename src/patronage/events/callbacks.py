@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.principal import Principal
 from patronage.db import utcnow
-from patronage.errors import NotFound, field_error
+from patronage.errors import field_error
 from patronage.events.models import Callback, Event
 from patronage.events.schemas import CallbackIn
 from patronage.events.service import ACCEPTED
@@ -21,7 +21,13 @@ MAX_URL_LENGTH = 2048
 DNS_TIMEOUT_SECONDS = 5.0
 
 
-def render(callback: Callback) -> dict[str, Any]:
+# What HubRise answers for a connection with no callback (callbacks.md, 1.1).
+NO_CALLBACK = {"url": None, "events": {}}
+
+
+def render(callback: Callback | None) -> dict[str, Any]:
+    if callback is None:
+        return dict(NO_CALLBACK)
     return {"url": callback.url, "events": callback.events or {}}
 
 
@@ -67,10 +73,7 @@ def _check_events(events: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 async def retrieve(session: AsyncSession, principal: Principal) -> dict[str, Any]:
-    callback = await session.get(Callback, principal.connection_id)
-    if callback is None:
-        raise NotFound("This connection has no callback")
-    return render(callback)
+    return render(await session.get(Callback, principal.connection_id))
 
 
 async def check(fields: CallbackIn, settings: Settings) -> CallbackIn:
@@ -109,10 +112,11 @@ async def save(session: AsyncSession, principal: Principal, fields: CallbackIn) 
 
 
 async def remove(session: AsyncSession, principal: Principal) -> dict[str, Any]:
-    """Deletes the callback and the events still waiting for it: the connection no longer listens."""
+    """Deletes the callback and the events still waiting for it: the connection no longer listens.
+    Without a callback there is nothing to delete: the answer is what GET answers then."""
     callback = await session.get(Callback, principal.connection_id)
     if callback is None:
-        raise NotFound("This connection has no callback")
+        return render(None)
     rendered = render(callback)
     await session.execute(delete(Event).where(Event.connection_id == principal.connection_id))
     await session.delete(callback)

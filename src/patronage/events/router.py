@@ -7,14 +7,9 @@ from patronage.events import callbacks, service
 from patronage.events.schemas import CallbackIn, CallbackOut, EventOut, EventSummary
 from patronage.idempotency import Idempotent
 from patronage.pagination import PageRequest, page_request, page_response
-from patronage.routing import ERROR_SCHEMA, ApiRouter
+from patronage.routing import ApiRouter
 
 router = ApiRouter(prefix="/v1/callback", tags=["callbacks"])
-
-# The callback is the connection's own: no path names it, yet it may be missing.
-NO_CALLBACK = {
-    404: {"description": "This connection has no callback", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-}
 
 
 async def _checked_callback(fields: Body[CallbackIn], request: Request) -> CallbackIn:
@@ -25,7 +20,7 @@ async def _checked_callback(fields: Body[CallbackIn], request: Request) -> Callb
 CheckedCallback = Annotated[CallbackIn, Depends(_checked_callback)]
 
 
-@router.get("", summary="Retrieve the connection's callback", response_model=CallbackOut, responses=NO_CALLBACK)
+@router.get("", summary="Retrieve the connection's callback", response_model=CallbackOut)
 async def retrieve(principal: Caller, session: ReadSession):
     return await callbacks.retrieve(session, principal)
 
@@ -39,7 +34,6 @@ async def save(fields: CheckedCallback, idempotency: Idempotent, session: WriteS
     "",
     summary="Delete the connection's callback and its pending events",
     response_model=CallbackOut,
-    responses=NO_CALLBACK,
 )
 async def remove(principal: Caller, session: WriteSession):
     return await callbacks.remove(session, principal)

@@ -1,8 +1,8 @@
 """What a connection sends for its callback, and what it reads of its callback and events (SPEC §9)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr, WithJsonSchema
+from pydantic import BaseModel, Discriminator, Field, StrictStr, Tag, WithJsonSchema
 
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerOut
@@ -59,36 +59,67 @@ class CallbackOut(BaseModel):
 # An order as GET /v1/locations/{location_id}/orders/{order_id} renders it for the subscriber.
 OrderState = OrderOut
 
+_ACCOUNT_ID = "The account of the resource (beyond HubRise's example, which shows the resource's own ids)"
+
 
 class _EventFields(BaseModel):
-    id: str = Field(examples=["5kd0q1wmlz"])
+    id: str = Field(examples=["ks8f6"])
     event_type: Literal["create", "update"]
-    created_at: str = Field(examples=["2017-01-12T11:32:08+01:00"], description="In the resource's time zone")
-    account_id: str
+    created_at: str = Field(examples=["2020-06-25T11:43:51+02:00"], description="In the resource's time zone")
+    account_id: str = Field(description=_ACCOUNT_ID)
 
 
 class CustomerEventSummary(_EventFields):
     resource_type: Literal["customer"]
-    customer_list_id: str
-    customer_id: str
+    customer_id: str = Field(examples=["ve343"])
+    customer_list_id: str = Field(examples=["sdakm"])
 
 
 class OrderEventSummary(_EventFields):
     resource_type: Literal["order"]
-    location_id: str
     order_id: str
+    location_id: str = Field(examples=["3r4s3-1"])
 
 
-class CustomerEventOut(CustomerEventSummary):
-    previous_state: CustomerOut | None = Field(description="The customer before the change; null on create")
-    new_state: CustomerOut
+# HubRise: ``new_state`` only for create and update, ``previous_state`` only for update (and delete, which
+# Patronage never fires): a create event has no ``previous_state`` key at all.
+class CustomerCreateEvent(CustomerEventSummary):
+    event_type: Literal["create"]
+    new_state: CustomerOut = Field(description="The customer as created")
 
 
-class OrderEventOut(OrderEventSummary):
-    previous_state: OrderState | None = Field(description="The order before the change; null on create")
-    new_state: OrderState
+class CustomerUpdateEvent(CustomerEventSummary):
+    event_type: Literal["update"]
+    previous_state: CustomerOut = Field(description="The customer before the change")
+    new_state: CustomerOut = Field(description="The customer after the change")
+
+
+class OrderCreateEvent(OrderEventSummary):
+    event_type: Literal["create"]
+    new_state: OrderState = Field(description="The order as created")
+
+
+class OrderUpdateEvent(OrderEventSummary):
+    event_type: Literal["update"]
+    previous_state: OrderState = Field(description="The order before the change")
+    new_state: OrderState = Field(description="The order after the change")
 
 
 # The index lists events without their states; one event is read (and acknowledged) with them.
 EventSummary = Annotated[CustomerEventSummary | OrderEventSummary, Field(discriminator="resource_type")]
-EventOut = Annotated[CustomerEventOut | OrderEventOut, Field(discriminator="resource_type")]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{value.get('resource_type')}.{value.get('event_type')}"
+    return f"{value.resource_type}.{value.event_type}"
+
+
+# One model per resource and event type (the states differ); documented as a plain oneOf.
+EventOut = Annotated[
+    Annotated[CustomerCreateEvent, Tag("customer.create")]
+    | Annotated[CustomerUpdateEvent, Tag("customer.update")]
+    | Annotated[OrderCreateEvent, Tag("order.create")]
+    | Annotated[OrderUpdateEvent, Tag("order.update")],
+    Discriminator(_kind),
+]

@@ -27,15 +27,18 @@ from patronage.formats import render_time
 from patronage.ids import new_id
 from patronage.pagination import Page, PageRequest, cut_page, keyset_on
 
-# What fires; the other pairs HubRise knows are accepted in a callback and never fire here.
+# What fires; the other pairs HubRise lists (callbacks.md, "allowed combinations") are accepted in a callback,
+# stored and returned, and never fire here.
 FIRED = {("customer", "create"), ("customer", "update"), ("order", "create"), ("order", "update")}
 ACCEPTED = FIRED | {
     ("catalog", "create"),
+    ("catalog", "delete"),
     ("catalog", "update"),
-    ("inventory", "update"),
-    ("location", "update"),
     ("delivery", "create"),
     ("delivery", "update"),
+    ("inventory", "patch"),
+    ("inventory", "update"),
+    ("location", "update"),
 }
 
 Render = Callable[[Principal], Awaitable[dict[str, Any]]]
@@ -138,17 +141,25 @@ async def watch(
 # --- reading events --------------------------------------------------------------------------------------
 
 
+# The ids an event carries, in the order of HubRise's examples: the resource's own, its parent's, then the account.
+_ID_ORDER = ("customer_id", "customer_list_id", "order_id", "location_id", "account_id")
+
+
 def render_event(event: Event, *, with_states: bool = True) -> dict[str, Any]:
+    """HubRise's event: ``previous_state`` only on update (and delete), ``new_state`` on create and update."""
+    ids = sorted(event.resource_ids.items(), key=lambda item: _ID_ORDER.index(item[0]))
     body: dict[str, Any] = {
         "id": event.id,
         "resource_type": event.resource_type,
         "event_type": event.event_type,
         "created_at": render_time(event.created_at, event.timezone),
-        **event.resource_ids,
+        **dict(ids),
     }
     if with_states:
-        body["previous_state"] = json.loads(event.previous_state) if event.previous_state else None
-        body["new_state"] = json.loads(event.new_state) if event.new_state else None
+        if event.event_type in ("update", "delete"):
+            body["previous_state"] = json.loads(event.previous_state) if event.previous_state else None
+        if event.event_type in ("create", "update"):
+            body["new_state"] = json.loads(event.new_state) if event.new_state else None
     return body
 
 

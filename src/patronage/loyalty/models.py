@@ -15,6 +15,8 @@ class LoyaltyCard(Base):
     __tablename__ = "loyalty_card"
     __table_args__ = (
         Index("ix_loyalty_card_list_created", "customer_list_id", "created_at", "id"),
+        # A customer's cards, in the order a customer renders them (the unique indexes below are partial).
+        Index("ix_loyalty_card_customer_created", "customer_id", "created_at", "id"),
         # A ref is unique among one customer's cards, and at most one card per customer has no ref.
         Index(
             "uq_loyalty_card_customer_ref",

@@ -7,14 +7,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from patronage import models  # noqa: F401  (registers every table)
 from patronage.db import Base
+from patronage.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def _include_object(obj, name, type_, reflected, compare_to) -> bool:
-    # PostgreSQL-only indexes created by hand in migrations (trigram search) are not in the metadata.
-    return not (type_ == "index" and reflected and compare_to is None and name and name.endswith("_trgm"))
 
 
 def _configure(connection) -> None:
@@ -23,7 +19,7 @@ def _configure(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
-        include_object=_include_object,
+        include_object=include_object,
     )
 
 

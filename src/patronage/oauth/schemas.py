@@ -28,20 +28,23 @@ class RevokeRequest(BaseModel):
 
 
 class TokenAnswer(BaseModel):
-    """The connection's token and what it grants (``auth.service.token_answer``)."""
+    """The connection's token and what it grants (``auth.service.token_answer``): HubRise's fields, then
+    ``user_id`` and ``app_instance_id`` (read by HubRise's Ruby client), then Patronage's own."""
 
     access_token: str = Field(examples=["b9a5c4bc0e8f1c52ed5a8b2a2c2e0e10"])
     token_type: Literal["Bearer"]
-    connection_id: str
-    scope: str = Field(examples=["location[orders.read]"])
-    account_id: str
-    location_id: str | None = Field(description="Null for an account-level connection")
-    customer_list_id: str | None = Field(description="The list a customer_list.* scope is bound to")
-    catalog_id: None
-    account_name: str
-    location_name: str | None
-    customer_list_name: str | None
-    catalog_name: None
+    account_id: str = Field(examples=["3r4s3"])
+    location_id: str | None = Field(examples=["3r4s3-1"], description="Null for an account-level connection")
+    catalog_id: None = Field(description="Patronage has no catalogs: always null")
+    customer_list_id: str | None = Field(examples=["xab66"], description="The list a customer_list.* scope is bound to")
+    account_name: str = Field(examples=["Bella Pizza"])
+    location_name: str | None = Field(examples=["Paris"])
+    catalog_name: None = Field(description="Always null")
+    customer_list_name: str | None = Field(examples=["Bella Pizza"])
+    user_id: str = Field(examples=["v6ap7"], description="The user who granted the connection (GET /v1/user's id)")
+    app_instance_id: str = Field(description="The connection's id (HubRise's app instance): connection_id")
+    connection_id: str = Field(description="Beyond HubRise: the connection's id")
+    scope: str = Field(examples=["location[orders.read]"], description="Beyond HubRise: the scope granted")
 
 
 class Revoked(BaseModel):

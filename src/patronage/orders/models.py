@@ -41,6 +41,8 @@ class Order(Base):
     charges: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     payments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The deal map, keyed "0", "1", … (null in orders stored before deals were kept).
+    deals: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     loyalty_operations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The linked customer; both links are lost (set null) when the customer or its list is deleted.
@@ -62,4 +64,16 @@ class OrderPrivateRef(Base):
 
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(255))
+
+
+class OrderElementPrivateRef(Base):
+    """A client's own reference for an element of an order (item, charge, discount, payment), like an order's:
+    only that client sees it."""
+
+    __tablename__ = "order_element_private_ref"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     ref: Mapped[str] = mapped_column(String(255))

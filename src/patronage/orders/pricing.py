@@ -4,17 +4,31 @@ Pure functions, no database. Amounts arrive as sent (schemas.Amount): each must 
 with no more decimal places than that currency has. An item's subtotal is
 ``(price + Σ option price × option quantity) × quantity``, computed exactly on integers; only when a fractional
 quantity leaves a fraction of a minor unit is the subtotal rounded, once, half away from zero. The total is
-Σ subtotals + Σ charges − Σ discounts (payments don't count).
+Σ subtotals + Σ charges − Σ discounts of the elements not deleted (payments don't count, nor do deals'
+pricing effects or tax rates: HubRise computes nothing with them). The payment discrepancy is Σ payments − total.
 """
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from patronage.bodies import to_plain_json
 from patronage.errors import ValidationFailed, field_error
 from patronage.formats import currency_exponent, render_decimal, render_money
 from patronage.ids import new_id
-from patronage.orders.schemas import MAX_TOTAL_MINOR, QUANTITY_DECIMALS, Amount, ItemIn, OptionIn, OrderCreate
+from patronage.orders.schemas import (
+    MAX_TOTAL_MINOR,
+    QUANTITY_DECIMALS,
+    Amount,
+    ChargeIn,
+    DealIn,
+    DealLineIn,
+    DiscountIn,
+    ItemIn,
+    OrderCreate,
+    PaymentIn,
+)
 
 # Quantities are exact to 6 decimal places: in millionths they are integers.
 MICRO = 10**QUANTITY_DECIMALS
@@ -70,97 +84,218 @@ class MinorUnits:
             raise ValidationFailed(self.errors)
 
 
-def _check_size(minor: int, field: str) -> None:
-    if abs(minor) >= MAX_TOTAL_MINOR:
-        raise field_error(field, "is too large")
-
-
 def _points(points: Decimal | None) -> str | None:
     return render_decimal(points) if points is not None else None
 
 
-def _item(
-    item: ItemIn, index: int, price: int, options: list[tuple[OptionIn, int]], currency: str
-) -> tuple[dict[str, Any], int]:
-    subtotal = item_subtotal(
-        price, item.quantity, [(option_price, option.quantity) for option, option_price in options]
-    )
-    _check_size(subtotal, f"items.{index}.subtotal")
-    rendered = {
-        "id": new_id(),
-        "product_name": item.product_name,
-        "sku_name": item.sku_name,
-        "sku_ref": item.sku_ref,
-        "price": render_money(price, currency),
-        "quantity": render_decimal(item.quantity),
-        "subtotal": render_money(subtotal, currency),
-        "options": [
-            {
-                "option_list_name": option.option_list_name,
-                "name": option.name,
-                "ref": option.ref,
-                "price": render_money(option_price, currency),
-                "quantity": render_decimal(option.quantity),
-            }
-            for option, option_price in options
-        ],
-        "points_earned": _points(item.points_earned),
-        "points_used": _points(item.points_used),
-        "customer_notes": item.customer_notes,
-    }
-    return rendered, subtotal
+def _decimal(value: Decimal | None) -> str | None:
+    return render_decimal(value) if value is not None else None
 
 
-def _element(name: str | None, ref: str | None, key: str, minor: int, currency: str) -> dict[str, Any]:
-    return {"id": new_id(), "name": name, "ref": ref, key: render_money(minor, currency)}
+# Payment ``info`` is free JSON, bounded like custom fields.
+MAX_INFO_BYTES = 8192
+
+
+def _info(info: dict[str, Any] | None, at: str, errors: list[dict[str, str]]) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    try:
+        plain = to_plain_json(info, at)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors or [])
+        return None
+    size = len(json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_INFO_BYTES:
+        errors.append({"field": at, "message": f"is too large ({size} bytes, maximum {MAX_INFO_BYTES})"})
+    return plain
 
 
 @dataclass
 class Priced:
-    """An order's elements as rendered (each with a new id) and its total in minor units."""
+    """New elements as stored and rendered (each with a new id, without its private ref), the private refs
+    they were sent with (element id -> ref), the order's renumbered deals and, on a create, its total."""
 
-    items: list[dict[str, Any]]
-    charges: list[dict[str, Any]]
-    discounts: list[dict[str, Any]]
-    payments: list[dict[str, Any]]
-    total_minor: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    discounts: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    private_refs: dict[str, str] = field(default_factory=dict)
+    deals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    total_minor: int = 0
+
+
+def _deal_line(
+    line: DealLineIn, prefix: str, deal_keys: dict[str, str], minor: MinorUnits, errors: list[dict[str, str]]
+) -> dict[str, Any]:
+    key = deal_keys.get(line.deal_key)
+    if key is None:
+        errors.append({"field": f"{prefix}.deal_key", "message": "must be a key of the order's deals"})
+    value = line.pricing_value
+    if isinstance(value, Amount):
+        rendered_value: str | None = render_money(minor(value, f"{prefix}.pricing_value"), minor.currency)
+    else:
+        rendered_value = _decimal(value)
+    return {
+        "deal_key": key,
+        "position": line.position,
+        "label": line.label,
+        "pricing_effect": line.pricing_effect,
+        "pricing_value": rendered_value,
+    }
+
+
+def price_elements(
+    currency: str,
+    items: list[tuple[str, ItemIn]],
+    charges: list[tuple[str, ChargeIn]],
+    discounts: list[tuple[str, DiscountIn]],
+    payments: list[tuple[str, PaymentIn]],
+    deal_keys: dict[str, str],
+) -> Priced:
+    """New elements in the order's ``currency``, each given with the field path it was sent at
+    (``"items.3"``). ``deal_keys`` maps the deal keys an item may name to the order's own. Every amount in
+    another currency or with too many decimal places, every unknown deal key, every subtotal too large: one
+    422 naming them all."""
+    minor = MinorUnits(currency)
+    errors = minor.errors
+    priced = Priced()
+
+    def new_id_for(element: Any) -> str:
+        element_id = new_id()
+        if element.private_ref is not None:
+            priced.private_refs[element_id] = element.private_ref
+        return element_id
+
+    for at, item in items:
+        price = minor(item.price, f"{at}.price")
+        options = [(o, minor(o.price, f"{at}.options.{j}.price")) for j, o in enumerate(item.options or [])]
+        subtotal = item_subtotal(price, item.quantity, [(option_price, o.quantity) for o, option_price in options])
+        if abs(subtotal) >= MAX_TOTAL_MINOR:
+            errors.append({"field": f"{at}.subtotal", "message": "is too large"})
+        rendered = {
+            "id": new_id_for(item),
+            "product_name": item.product_name,
+            "sku_name": item.sku_name,
+            "sku_ref": item.sku_ref,
+            "price": render_money(price, currency),
+            "quantity": render_decimal(item.quantity),
+            "subtotal": render_money(subtotal, currency),
+            "tax_rate": _decimal(item.tax_rate),
+            "customer_notes": item.customer_notes,
+            "points_earned": _points(item.points_earned),
+            "points_used": _points(item.points_used),
+            "options": [
+                {
+                    "option_list_name": option.option_list_name,
+                    "name": option.name,
+                    "ref": option.ref,
+                    "price": render_money(option_price, currency),
+                    "quantity": int(option.quantity),
+                    "removed": option.removed,
+                }
+                for option, option_price in options
+            ],
+            "deleted": item.deleted,
+        }
+        if item.deal_line is not None:
+            rendered["deal_line"] = _deal_line(item.deal_line, f"{at}.deal_line", deal_keys, minor, errors)
+        priced.items.append(rendered)
+    for at, charge in charges:
+        price = minor(charge.price, f"{at}.price")
+        priced.charges.append(
+            {
+                "id": new_id_for(charge),
+                "type": charge.type if charge.type is not None else "other",
+                "name": charge.name,
+                "ref": charge.ref,
+                "price": render_money(price, currency),
+                "tax_rate": _decimal(charge.tax_rate),
+                "deleted": charge.deleted,
+            }
+        )
+    for at, discount in discounts:
+        price_off = minor(discount.price_off, f"{at}.price_off")
+        priced.discounts.append(
+            {
+                "id": new_id_for(discount),
+                "name": discount.name,
+                "ref": discount.ref,
+                "price_off": render_money(price_off, currency),
+                "deleted": discount.deleted,
+            }
+        )
+    for at, payment in payments:
+        amount = minor(payment.amount, f"{at}.amount")
+        priced.payments.append(
+            {
+                "id": new_id_for(payment),
+                "type": payment.type if payment.type is not None else "online",
+                "name": payment.name,
+                "ref": payment.ref,
+                "amount": render_money(amount, currency),
+                "info": _info(payment.info, f"{at}.info", errors),
+                "deleted": payment.deleted,
+            }
+        )
+    minor.check()
+    return priced
+
+
+def stored_minor(money: str) -> int:
+    """A stored amount (``"8.90 EUR"``, rendered by this module) in minor units of its currency."""
+    units, currency = money.split(" ")
+    return int(Decimal(units).scaleb(currency_exponent(currency)))
+
+
+def _live(elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [element for element in elements if not element.get("deleted", False)]
+
+
+def order_total(items: list[dict[str, Any]], charges: list[dict[str, Any]], discounts: list[dict[str, Any]]) -> int:
+    """Σ subtotals + Σ charges − Σ discounts of the elements that are not deleted, in minor units. Deals and
+    tax rates change nothing (HubRise computes nothing with them)."""
+    return (
+        sum(stored_minor(item["subtotal"]) for item in _live(items))
+        + sum(stored_minor(charge["price"]) for charge in _live(charges))
+        - sum(stored_minor(discount["price_off"]) for discount in _live(discounts))
+    )
+
+
+def payment_discrepancy(payments: list[dict[str, Any]], total_minor: int) -> int | None:
+    """Σ payments − total of the payments that are not deleted; None when there are none (the order is unpaid,
+    which is no discrepancy)."""
+    live = _live(payments)
+    if not live:
+        return None
+    return sum(stored_minor(payment["amount"]) for payment in live) - total_minor
+
+
+def check_total(total_minor: int) -> None:
+    if abs(total_minor) >= MAX_TOTAL_MINOR:
+        raise field_error("total", "is too large")
+
+
+def renumbered_deals(deals: dict[str, DealIn]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The order's deals keyed "0", "1", … in the order sent (as HubRise renumbers them), and the map from the
+    keys sent to the new ones."""
+    keys = {key: str(index) for index, key in enumerate(deals)}
+    return {keys[key]: {"name": deal.name, "ref": deal.ref} for key, deal in deals.items()}, keys
 
 
 def price_order(fields: OrderCreate, currency: str) -> Priced:
-    """The elements of an order in its location's ``currency``. An amount in another currency or with too many
-    decimal places, a subtotal or a total too large: a 422 naming the field."""
-    minor = MinorUnits(currency)
-    items = [
-        (
-            item,
-            minor(item.price, f"items.{i}.price"),
-            [
-                (option, minor(option.price, f"items.{i}.options.{j}.price"))
-                for j, option in enumerate(item.options or [])
-            ],
-        )
-        for i, item in enumerate(fields.items or [])
-    ]
-    charges = [(charge, minor(charge.price, f"charges.{i}.price")) for i, charge in enumerate(fields.charges or [])]
-    discounts = [
-        (discount, minor(discount.price_off, f"discounts.{i}.price_off"))
-        for i, discount in enumerate(fields.discounts or [])
-    ]
-    payments = [
-        (payment, minor(payment.amount, f"payments.{i}.amount")) for i, payment in enumerate(fields.payments or [])
-    ]
-    minor.check()
-    rendered_items, total = [], 0
-    for index, (item, price, options) in enumerate(items):
-        rendered, subtotal = _item(item, index, price, options, currency)
-        rendered_items.append(rendered)
-        total += subtotal
-    total += sum(price for _, price in charges) - sum(price_off for _, price_off in discounts)
-    _check_size(total, "total")
-    return Priced(
-        items=rendered_items,
-        charges=[_element(charge.name, charge.ref, "price", price, currency) for charge, price in charges],
-        discounts=[_element(d.name, d.ref, "price_off", price_off, currency) for d, price_off in discounts],
-        payments=[_element(p.name, p.ref, "amount", amount, currency) for p, amount in payments],
-        total_minor=total,
+    """The elements of a new order in its location's ``currency``, its deals and its total. An amount in another
+    currency or with too many decimal places, a deal key the deals lack, a subtotal or a total too large: a 422
+    naming the field."""
+    deals, deal_keys = renumbered_deals(fields.deals or {})
+    priced = price_elements(
+        currency,
+        [(f"items.{i}", item) for i, item in enumerate(fields.items or [])],
+        [(f"charges.{i}", charge) for i, charge in enumerate(fields.charges or [])],
+        [(f"discounts.{i}", discount) for i, discount in enumerate(fields.discounts or [])],
+        [(f"payments.{i}", payment) for i, payment in enumerate(fields.payments or [])],
+        deal_keys,
     )
+    priced.deals = deals
+    priced.total_minor = order_total(priced.items, priced.charges, priced.discounts)
+    check_total(priced.total_minor)
+    return priced

@@ -16,16 +16,24 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
+    StrictBool,
+    StrictInt,
     StrictStr,
+    StringConstraints,
+    Tag,
+    ValidationInfo,
     WithJsonSchema,
     create_model,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerFields, CustomerOut
+from patronage.errors import UNION_TAG, UNION_TAG_OTHER
 from patronage.formats import zone
 from patronage.validators import Delta, Points, Str255, Str1000, exact_decimal
 
@@ -45,9 +53,20 @@ STATUSES = (
 SERVICE_TYPES = ("delivery", "collection", "eat_in")
 
 # Computed fields: none may be sent on a create.
-CREATE_READ_ONLY = ("id", "location_id", "created_at", "created_by", "total")
-# Fields a PATCH / PUT may change; every other field of the order is read-only (echoing it unchanged is fine).
+CREATE_READ_ONLY = (
+    "id",
+    "location_id",
+    "created_at",
+    "created_by",
+    "total",
+    "total_discrepancy",
+    "payment_discrepancy",
+    "delivery",
+)
+# Fields a PATCH / PUT may change, and the element lists it may add to, delete from and set private refs in;
+# every other field of the order is read-only (echoing it unchanged is fine).
 UPDATABLE = ("status", "confirmed_time", "seller_notes", "collection_code", "private_ref", "custom_fields")
+ELEMENT_LISTS = ("items", "charges", "discounts", "payments")
 READ_ONLY = (
     "id",
     "location_id",
@@ -60,10 +79,10 @@ READ_ONLY = (
     "customer_notes",
     "coupon_codes",
     "total",
-    "items",
-    "charges",
-    "discounts",
-    "payments",
+    "total_discrepancy",
+    "payment_discrepancy",
+    "deals",
+    "delivery",
     "loyalty_operations",
     "customer_id",
     "customer_list_id",
@@ -76,6 +95,10 @@ MAX_QUANTITY = 10**9
 # Amounts: at most 12 digits before the decimal point; computed totals stay far inside 64 bits.
 MAX_AMOUNT_DIGITS = 12
 MAX_TOTAL_MINOR = 10**17
+
+# Tax rates and deal percentages: percentages from 0 to 100.
+MAX_PERCENTAGE = 100
+PRICING_EFFECTS = ("unchanged", "fixed_price", "price_off", "percentage_off")
 
 _MONEY = re.compile(r"^(-?)([0-9]+)(?:\.([0-9]+))? ([A-Z]{3})$")
 MONEY_SYNTAX = 'must be an amount and a currency, such as "8.90 EUR"'
@@ -125,6 +148,26 @@ def _quantity(value: Any) -> Decimal:
     return number
 
 
+def _option_quantity(value: Any) -> Decimal:
+    """How many times an option is chosen per item unit: a whole number (reference: an integer, default 1);
+    sent as a JSON integer, or as a string holding one (``"2"``, ``"2.0"``) as some clients do."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _fail("must be a whole number")
+    number = _quantity(value)
+    if number != number.to_integral_value():
+        raise _fail("must be a whole number")
+    return number
+
+
+def _percentage(value: Any) -> Decimal:
+    number = exact_decimal(value)
+    if not 0 <= number <= MAX_PERCENTAGE:
+        raise _fail(f"must be between 0 and {MAX_PERCENTAGE}")
+    if number != number.quantize(Decimal(1).scaleb(-QUANTITY_DECIMALS)):
+        raise _fail(f"must have at most {QUANTITY_DECIMALS} decimal places")
+    return number
+
+
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 
 
@@ -161,11 +204,17 @@ def _time(value: Any) -> datetime:
 
 Money = Annotated[Amount, PlainValidator(_amount), WithJsonSchema({"type": "string", "examples": ["8.90 EUR"]})]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity), WithJsonSchema({"type": "string", "examples": ["1", "0.5"]})]
+OptionQuantity = Annotated[
+    Decimal, BeforeValidator(_option_quantity), WithJsonSchema({"type": "integer", "minimum": 1, "examples": [1, 2]})
+]
 # As sent: aware with an offset, naive without one (read in the location's timezone by the service).
 Time = Annotated[
     datetime,
     PlainValidator(_time),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2020-06-25T11:43:51+02:00"]}),
+]
+Percentage = Annotated[
+    Decimal, BeforeValidator(_percentage), WithJsonSchema({"type": "string", "examples": ["20.0", "5.5"]})
 ]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 ServiceType = Literal[SERVICE_TYPES]  # type: ignore[valid-type]
@@ -180,37 +229,119 @@ class OptionIn(_Strict):
     name: Str255
     ref: Str255 | None = None
     price: Money | None = None
-    quantity: Quantity = Decimal(1)
+    quantity: OptionQuantity = Decimal(1)
+    # A removed ingredient; its price, if any, is what removing it costs (it counts like any option's).
+    removed: StrictBool = False
+
+
+class DealLineIn(_Strict):
+    """An item's place in one of the order's deals. HubRise computes nothing with the pricing fields."""
+
+    deal_key: StrictStr
+    position: StrictInt | None = Field(None, ge=0, le=10**9)
+    label: Str255 | None = None
+    pricing_effect: Literal[PRICING_EFFECTS] | None = None  # type: ignore[valid-type]
+    # Checked even when not sent: fixed_price, price_off and percentage_off need one.
+    pricing_value: Annotated[
+        Any, WithJsonSchema({"type": ["string", "null"], "examples": ["1.00 EUR", "30", None]})
+    ] = Field(None, validate_default=True)
+
+    @field_validator("pricing_value", mode="plain")
+    @classmethod
+    def _pricing_value(cls, value: Any, info: ValidationInfo) -> Amount | Decimal | None:
+        """Money for ``fixed_price`` and ``price_off``, a percentage for ``percentage_off``, else null."""
+        effect = info.data.get("pricing_effect")
+        if effect in ("fixed_price", "price_off"):
+            if value is None:
+                raise _fail(f"is required when pricing_effect is {effect}")
+            return _amount(value)
+        if effect == "percentage_off":
+            if value is None:
+                raise _fail(f"is required when pricing_effect is {effect}")
+            return _percentage(value)
+        if value is not None:
+            raise _fail("must be null unless pricing_effect is fixed_price, price_off or percentage_off")
+        return None
+
+
+class DealIn(_Strict):
+    name: Str255
+    ref: Str255 | None = None
 
 
 class ItemIn(_Strict):
+    private_ref: Str255 | None = None
     product_name: Str255
     sku_name: Str255 | None = None
     sku_ref: Str255 | None = None
     price: Money
     quantity: Quantity
+    tax_rate: Percentage | None = None
     options: list[OptionIn] | None = None
     points_earned: Points | None = None
     points_used: Points | None = None
     customer_notes: Str1000 | None = None
+    deal_line: DealLineIn | None = None
+    # An element sent already deleted is kept, marked deleted, out of the totals.
+    deleted: StrictBool = False
 
 
 class ChargeIn(_Strict):
+    private_ref: Str255 | None = None
+    type: Str255 | None = None  # deprecated; "other" when not sent
     name: Str255 | None = None
     ref: Str255 | None = None
     price: Money
+    tax_rate: Percentage | None = None
+    deleted: StrictBool = False
 
 
 class DiscountIn(_Strict):
+    private_ref: Str255 | None = None
     name: Str255 | None = None
     ref: Str255 | None = None
     price_off: Money
+    deleted: StrictBool = False
 
 
 class PaymentIn(_Strict):
+    private_ref: Str255 | None = None
+    type: Str255 | None = None  # deprecated; "online" when not sent
     name: Str255 | None = None
     ref: Str255 | None = None
     amount: Money
+    info: dict[str, Any] | None = None
+    deleted: StrictBool = False
+
+
+class ElementChange(BaseModel):
+    """In an update, an existing element named by ``id``: ``deleted: true`` deletes it, ``private_ref`` sets the
+    caller's ref. Any other field sent must hold the element's current value (an echo): elements are never
+    modified (HubRise: delete it and add a new one)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr
+    deleted: StrictBool | None = None
+    private_ref: Str255 | None = None
+
+
+def _new_or_change(value: Any) -> str:
+    return UNION_TAG_OTHER if isinstance(value, dict) and "id" in value else UNION_TAG
+
+
+def _element_update(model: type[BaseModel]) -> Any:
+    """A new element (no ``id``) or a change to an existing one; errors name the element's own fields."""
+    return Annotated[
+        Annotated[model, Tag(UNION_TAG)] | Annotated[ElementChange, Tag(UNION_TAG_OTHER)],
+        Discriminator(_new_or_change),
+    ]
+
+
+ItemUpdate = _element_update(ItemIn)
+ChargeUpdate = _element_update(ChargeIn)
+DiscountUpdate = _element_update(DiscountIn)
+PaymentUpdate = _element_update(PaymentIn)
 
 
 class OrderLoyaltyOperationIn(_Strict):
@@ -250,6 +381,7 @@ class OrderCreate(BodyModel):
     collection_code: Str255 | None = None
     coupon_codes: list[Str255] | None = None
     items: list[ItemIn] | None = None
+    deals: dict[Annotated[str, StringConstraints(max_length=255)], DealIn] | None = None
     charges: list[ChargeIn] | None = None
     discounts: list[DiscountIn] | None = None
     payments: list[PaymentIn] | None = None
@@ -274,6 +406,10 @@ class OrderUpdate(BodyModel):
     collection_code: Str255 | None = None
     private_ref: Str255 | None = None
     custom_fields: dict[str, Any] | None = None
+    items: list[ItemUpdate] | None = None  # type: ignore[valid-type]
+    charges: list[ChargeUpdate] | None = None  # type: ignore[valid-type]
+    discounts: list[DiscountUpdate] | None = None  # type: ignore[valid-type]
+    payments: list[PaymentUpdate] | None = None  # type: ignore[valid-type]
 
 
 # --- what the server sends (orders.render, orders.pricing, orders.loyalty_operations) ---------------------
@@ -284,42 +420,103 @@ class OrderOptionOut(BaseModel):
     name: str
     ref: str | None
     price: str = Field(examples=["0.50 EUR"])
-    quantity: str = Field(examples=["1.0"])
+    quantity: int = Field(examples=[1])
+    removed: bool
+
+
+class OrderDealLineOut(BaseModel):
+    deal_key: str = Field(examples=["0"])
+    position: int | None
+    label: str | None
+    pricing_effect: Literal[PRICING_EFFECTS] | None  # type: ignore[valid-type]
+    pricing_value: str | None = Field(examples=["1.00 EUR", "30.0"])
 
 
 class OrderItemOut(BaseModel):
+    """``deal_line`` only on the items of a deal."""
+
     id: str
+    private_ref: str | None
     product_name: str
     sku_name: str | None
     sku_ref: str | None
     price: str = Field(examples=["8.90 EUR"])
     quantity: str = Field(examples=["2.0"])
     subtotal: str = Field(examples=["17.80 EUR"])
-    options: list[OrderOptionOut]
+    tax_rate: str | None = Field(examples=["10.0"])
+    customer_notes: str | None
     points_earned: str | None = Field(examples=["8.9"])
     points_used: str | None
-    customer_notes: str | None
+    options: list[OrderOptionOut]
+    deleted: bool
+    deal_line: OrderDealLineOut | None = None
+
+
+class OrderDealOut(BaseModel):
+    name: str
+    ref: str | None
 
 
 class OrderChargeOut(BaseModel):
+    """``charge_type``, ``charge_ref`` and ``charge_price`` are HubRise's deprecated copies of ``type``, ``ref``
+    and ``price``."""
+
     id: str
+    private_ref: str | None
+    type: str = Field(examples=["other"])
     name: str | None
     ref: str | None
     price: str = Field(examples=["2.00 EUR"])
+    tax_rate: str | None
+    charge_type: str
+    charge_ref: str | None
+    charge_price: str
+    deleted: bool
 
 
 class OrderDiscountOut(BaseModel):
+    """``pricing_effect`` (always ``price_off``) and ``pricing_value`` (the ``price_off``) are deprecated."""
+
     id: str
+    private_ref: str | None
     name: str | None
     ref: str | None
+    pricing_effect: Literal["price_off"]
+    pricing_value: str = Field(examples=["3.10 EUR"])
     price_off: str = Field(examples=["3.10 EUR"])
+    deleted: bool
 
 
 class OrderPaymentOut(BaseModel):
     id: str
+    private_ref: str | None
+    type: str = Field(examples=["online"])
     name: str | None
     ref: str | None
     amount: str = Field(examples=["21.20 EUR"])
+    info: dict[str, Any] | None
+    deleted: bool
+
+
+class OrderDeliveryOut(BaseModel):
+    """A delivery attached to the order (HubRise's Delivery resource without the driver's position)."""
+
+    carrier: str
+    carrier_ref: str | None
+    ref: str | None
+    status: str
+    fee: str | None
+    estimated_pickup_at: str | None
+    estimated_dropoff_at: str | None
+    tracking_url: str | None
+    driver_pickup_url: str | None
+    driver_name: str | None
+    driver_phone: str | None
+    driver_phone_access_code: str | None
+    assigned_at: str | None
+    pickup_at: str | None
+    delivered_at: str | None
+    cancelled_at: str | None
 
 
 class OrderLoyaltyOperationOut(BaseModel):
@@ -360,7 +557,12 @@ class OrderOut(BaseModel):
     collection_code: str | None
     coupon_codes: list[str]
     total: str = Field(examples=["21.70 EUR"])
+    total_discrepancy: str | None = Field(description="Deprecated; always null")
+    payment_discrepancy: str | None = Field(
+        examples=["0.00 EUR"], description="Σ payments − total; null without payments"
+    )
     items: list[OrderItemOut]
+    deals: dict[str, OrderDealOut]
     charges: list[OrderChargeOut]
     discounts: list[OrderDiscountOut]
     payments: list[OrderPaymentOut]
@@ -368,4 +570,5 @@ class OrderOut(BaseModel):
     customer_id: str | None
     customer_list_id: str | None
     customer: OrderCustomerOut | None
+    delivery: OrderDeliveryOut | None
     custom_fields: dict[str, Any]

@@ -20,11 +20,20 @@ from patronage.events import service as events
 from patronage.ids import new_id
 from patronage.orders import access
 from patronage.orders.customer_link import callers_private_ref, customer_copy, resolve_customer
+from patronage.orders.elements import apply_element_changes, plan_element_changes, set_element_private_ref
 from patronage.orders.loyalty_operations import apply_loyalty_operations
 from patronage.orders.models import Order, OrderPrivateRef
 from patronage.orders.pricing import price_order
-from patronage.orders.render import render, render_row, select_rendered
-from patronage.orders.schemas import STATUSES, TIME_SYNTAX, OrderCreate, OrderUpdate, in_utc, parse_time
+from patronage.orders.render import element_refs, render, render_rows, select_rendered
+from patronage.orders.schemas import (
+    ELEMENT_LISTS,
+    STATUSES,
+    TIME_SYNTAX,
+    OrderCreate,
+    OrderUpdate,
+    in_utc,
+    parse_time,
+)
 from patronage.pagination import Page, PageRequest, cut_page, keyset
 from patronage.tenancy.models import Account, Location
 
@@ -35,7 +44,8 @@ def _renderer(session: AsyncSession, order: Order) -> events.Render:
     """Renders the order as another connection reads it (its own private refs), for events."""
 
     async def render_for(reader: Principal) -> dict[str, Any]:
-        return render_row((await session.execute(select_rendered(reader).where(Order.id == order.id))).one())
+        row = (await session.execute(select_rendered(reader).where(Order.id == order.id))).one()
+        return (await render_rows(session, reader, [row]))[0]
 
     return render_for
 
@@ -101,6 +111,7 @@ async def create(
         charges=priced.charges,
         discounts=priced.discounts,
         payments=priced.payments,
+        deals=priced.deals,
         loyalty_operations=[],
         custom_fields=merged_fields,
         customer_list_id=link.customer_list.id if link.customer_list else None,
@@ -121,12 +132,14 @@ async def create(
     order.customer = await customer_copy(session, link)
     if fields.private_ref is not None:
         session.add(OrderPrivateRef(order_id=order.id, client_id=principal.client_id, ref=fields.private_ref))
+    for element_id, ref in priced.private_refs.items():
+        await set_element_private_ref(session, order.id, principal.client_id, element_id, ref)
     await session.flush()
     render_for = _renderer(session, order)
     watch = await _watch(session, principal, "create", order, render_for)
     await watch.record(session, render_for, _event_ids(order), location.timezone)
     customer_private_ref = await callers_private_ref(session, link, principal.client_id)
-    return render(order, location.timezone, fields.private_ref, customer_private_ref)
+    return render(order, location.timezone, fields.private_ref, customer_private_ref, priced.private_refs)
 
 
 # --- retrieve, list -------------------------------------------------------------------------------------
@@ -138,7 +151,7 @@ async def retrieve(session: AsyncSession, principal: Principal, location: Locati
     ).first()
     if row is None:
         raise NotFound("Order not found")
-    return render_row(row)
+    return (await render_rows(session, principal, [row]))[0]
 
 
 @dataclass(frozen=True)
@@ -179,7 +192,7 @@ async def _index(
     stmt = _filtered(select_rendered(principal).where(where), filters, timezone)
     rows = (await session.execute(keyset(stmt, Order.created_at, Order.id, page))).all()
     result = cut_page(rows, page, key=lambda row: (row[0].created_at, row[0].id))
-    result.items = [render_row(row) for row in result.items]
+    result.items = await render_rows(session, principal, result.items)
     return result
 
 
@@ -223,12 +236,17 @@ async def update(
     if found is None:
         raise NotFound("Order not found")
     sent = fields.model_fields_set
-    if found.customer_id is not None and "status" in sent:
+    changes_elements = any(getattr(fields, name) for name in ELEMENT_LISTS)
+    if found.customer_id is not None and ("status" in sent or changes_elements):
         # Locks in the order every writer takes them: the customer first, then its orders.
         await session.execute(select(Customer.id).where(Customer.id == found.customer_id).with_for_update())
     locked = select_rendered(principal).where(Order.id == order_id).with_for_update(of=Order)
     order, private_ref, customer_private_ref, _ = (await session.execute(locked)).one()
-    fields.check_echoed(render(order, location.timezone, private_ref, customer_private_ref))
+    refs = (await element_refs(session, principal.client_id, [order.id]))[order.id]
+    current = render(order, location.timezone, private_ref, customer_private_ref, refs)
+    fields.check_echoed(current)
+    # Checked in full before anything changes.
+    element_changes = plan_element_changes(order, current, fields) if changes_elements else None
     render_for = _renderer(session, order)
     watch = await _watch(session, principal, "update", order, render_for)
     status_changed = "status" in sent and fields.status != order.status
@@ -246,12 +264,15 @@ async def update(
     if "private_ref" in sent and fields.private_ref != private_ref:
         await _set_private_ref(session, order, principal.client_id, fields.private_ref)
         private_ref = fields.private_ref
+    total_before = order.total_minor
+    if element_changes is not None:
+        refs = await apply_element_changes(session, principal.client_id, order, element_changes, refs)
     order.updated_at = utcnow()
     await session.flush()
-    if status_changed and order.customer_id is not None:
+    if (status_changed or order.total_minor != total_before) and order.customer_id is not None:
         await refresh_customer_statistics(session, order.customer_id)
     await watch.record(session, render_for, _event_ids(order), location.timezone)
-    return render(order, location.timezone, private_ref, customer_private_ref)
+    return render(order, location.timezone, private_ref, customer_private_ref, refs)
 
 
 # --- anonymisation --------------------------------------------------------------------------------------

@@ -5,9 +5,14 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from patronage.deps import Caller, ReadSession
+from patronage.deps import Caller, ReadSession, WriteSession
 from patronage.tenancy.models import Account, Location
-from patronage.tenancy.service import require_account_endpoint, visible_account, visible_location
+from patronage.tenancy.service import (
+    require_account_endpoint,
+    require_location_write,
+    visible_account,
+    visible_location,
+)
 
 
 async def _location(location_id: str, principal: Caller, session: ReadSession) -> Location:
@@ -17,6 +22,18 @@ async def _location(location_id: str, principal: Caller, session: ReadSession) -
 async def _connected_location(principal: Caller, session: ReadSession) -> Location:
     """/location/...: a location-level connection's own location (403 for an account-level one)."""
     return await visible_location(session, principal, principal.require_location_level())
+
+
+async def _changeable_location(location_id: str, principal: Caller, session: WriteSession) -> Location:
+    """PATCH /locations/{location_id}: a location the connection addresses (404), with a write scope (403),
+    locked in the request's write transaction."""
+    location = await visible_location(session, principal, location_id, for_update=True)
+    require_location_write(principal)
+    return location
+
+
+async def _changeable_connected_location(principal: Caller, session: WriteSession) -> Location:
+    return await _changeable_location(principal.require_location_level(), principal, session)
 
 
 async def _account(account_id: str, principal: Caller, session: ReadSession) -> Account:
@@ -46,6 +63,8 @@ async def _connected_account_level_endpoint(principal: Caller) -> str:
 
 VisibleLocation = Annotated[Location, Depends(_location)]
 ConnectedLocation = Annotated[Location, Depends(_connected_location)]
+ChangeableLocation = Annotated[Location, Depends(_changeable_location)]
+ChangeableConnectedLocation = Annotated[Location, Depends(_changeable_connected_location)]
 VisibleAccount = Annotated[Account, Depends(_account)]
 ConnectedAccount = Annotated[Account, Depends(_connected_account)]
 OwnAccount = Annotated[Account, Depends(_own_account)]

@@ -1,8 +1,9 @@
 """Users own accounts; accounts have locations."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db import Base, utcnow
@@ -41,3 +42,11 @@ class Location(Base):
     country: Mapped[str] = mapped_column(String(2))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What a connection may update (HubRise's "Update Location"); migration 0012.
+    cutoff_time: Mapped[str] = mapped_column(String(5), default="06:00", server_default="06:00")
+    # {"monday": [{"from": "12:00", "to": "14:00"}], ...}; None: never set.
+    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    preparation_time: Mapped[int | None] = mapped_column(Integer)
+    # {"mode": "busy", "resume_at": "<UTC ISO>" | None, "extra_preparation_time": 25}; None: online.
+    order_acceptance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))

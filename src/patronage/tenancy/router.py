@@ -1,20 +1,42 @@
-from patronage.deps import Caller, ReadSession
+from patronage.deps import Body, Caller, ReadSession, WriteSession
 from patronage.routing import ApiRouter
 from patronage.tenancy import service
-from patronage.tenancy.access import ConnectedAccount, ConnectedLocation, OwnAccount, VisibleAccount, VisibleLocation
-from patronage.tenancy.schemas import AccountOut, LocationOut, UserOut
+from patronage.tenancy.access import (
+    ChangeableConnectedLocation,
+    ChangeableLocation,
+    ConnectedAccount,
+    ConnectedLocation,
+    OwnAccount,
+    VisibleAccount,
+    VisibleLocation,
+)
+from patronage.tenancy.schemas import AccountOut, LocationOut, LocationUpdate, UserOut
 
 router = ApiRouter(prefix="/v1", tags=["tenancy"])
 
 
 @router.get("/location", summary="The connected location", response_model=LocationOut)
-async def connected_location(location: ConnectedLocation):
-    return service.render_location(location)
+async def connected_location(location: ConnectedLocation, session: ReadSession):
+    return await service.location_answer(session, location)
 
 
 @router.get("/locations/{location_id}", summary="Retrieve a location", response_model=LocationOut)
-async def retrieve_location(location: VisibleLocation):
-    return service.render_location(location)
+async def retrieve_location(location: VisibleLocation, session: ReadSession):
+    return await service.location_answer(session, location)
+
+
+@router.patch("/location", summary="Update the connected location", response_model=LocationOut)
+@router.put("/location", summary="Update the connected location (alias of PATCH)", response_model=LocationOut)
+async def update_connected_location(
+    fields: Body[LocationUpdate], location: ChangeableConnectedLocation, session: WriteSession
+):
+    return await service.update_location(session, location, fields)
+
+
+@router.patch("/locations/{location_id}", summary="Update a location", response_model=LocationOut)
+@router.put("/locations/{location_id}", summary="Update a location (alias of PATCH)", response_model=LocationOut)
+async def update_location(fields: Body[LocationUpdate], location: ChangeableLocation, session: WriteSession):
+    return await service.update_location(session, location, fields)
 
 
 @router.get("/account", summary="The connected account", response_model=AccountOut)
@@ -29,7 +51,7 @@ async def retrieve_account(account: VisibleAccount):
 
 @router.get("/locations", summary="The locations the connection may address", response_model=list[LocationOut])
 async def index_locations(session: ReadSession, principal: Caller):
-    return [service.render_location(location) for location in await service.visible_locations(session, principal)]
+    return [await service.location_answer(session, loc) for loc in await service.visible_locations(session, principal)]
 
 
 @router.get("/accounts", summary="The accounts the connection may address (its own)", response_model=list[AccountOut])

@@ -1,5 +1,6 @@
 """Users, accounts and locations: created by operators (CLI), read by connections."""
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -11,12 +12,15 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patronage import custom_fields
 from patronage.auth.principal import Principal
-from patronage.errors import Forbidden, NotFound
-from patronage.formats import zone
+from patronage.db import utcnow
+from patronage.errors import Forbidden, NotFound, ValidationFailed
+from patronage.formats import in_utc, render_time, zone
 from patronage.ids import new_id
 from patronage.settings import Settings, get_settings
 from patronage.tenancy.models import Account, Location, User
+from patronage.tenancy.schemas import LocationUpdate, slot_minutes
 
 
 def password_hasher(settings: Settings | None = None) -> PasswordHash:
@@ -164,11 +168,13 @@ def plausible_id(value: str, max_length: int) -> bool:
     return 0 < len(value) <= max_length
 
 
-async def visible_location(session: AsyncSession, principal: Principal, location_id: str) -> Location:
+async def visible_location(
+    session: AsyncSession, principal: Principal, location_id: str, *, for_update: bool = False
+) -> Location:
     """A location the connection may address: its own, or any of its account's for account level."""
     if not plausible_id(location_id, 64):
         raise NotFound("Location not found")
-    location = await session.get(Location, location_id)
+    location = await session.get(Location, location_id, with_for_update=for_update)
     if location is None or location.account_id != principal.account_id:
         raise NotFound("Location not found")
     if not principal.is_account_level and location.id != principal.location_id:
@@ -204,32 +210,135 @@ async def visible_locations(session: AsyncSession, principal: Principal) -> list
 
 
 async def connected_user(session: AsyncSession, principal: Principal) -> dict[str, Any]:
-    """HubRise's profile scopes: ``profile`` shows who granted the connection, ``profile_with_email`` the email too."""
+    """HubRise's profile scopes: ``profile`` shows who granted the connection, ``profile_with_email`` the email too
+    (without it the key is absent, as in HubRise's reference)."""
     if principal.scope.profile is None:
         raise Forbidden("This connection's scope does not include the user's profile")
     user = await session.get(User, principal.user_id) if principal.user_id else None
     if user is None:
         raise NotFound("User not found")
-    email = user.email if principal.scope.profile == "profile_with_email" else None
-    return {"id": user.id, "first_name": None, "last_name": None, "email": email}
+    # Users keep no time zone: the connection's location's (or account's) is the one they work in.
+    place = await session.get(Location, principal.location_id) if principal.location_id else None
+    place = place or await session.get(Account, principal.account_id)
+    body: dict[str, Any] = {"id": user.id, "first_name": None, "last_name": None}
+    if principal.scope.profile == "profile_with_email":
+        body["email"] = user.email
+    return {**body, "timezone": render_timezone(place.timezone if place else "UTC"), "locales": []}
 
 
-def render_location(location: Location) -> dict[str, Any]:
+def render_timezone(name: str) -> dict[str, Any]:
+    """HubRise's Timezone; ``offset`` (deprecated there) is the offset in seconds now."""
+    offset = datetime.now(zone(name)).utcoffset()
+    return {"name": name, "offset": int(offset.total_seconds()) if offset else 0}
+
+
+def render_order_acceptance(location: Location) -> dict[str, Any]:
+    """Online unless set otherwise; a ``resume_at`` that has passed reads online again, as HubRise reverts it."""
+    stored = location.order_acceptance
+    resume_at = datetime.fromisoformat(stored["resume_at"]) if stored and stored.get("resume_at") else None
+    if not stored or stored["mode"] == "online" or (resume_at and resume_at <= utcnow()):
+        return {"mode": "online"}
+    body = {"mode": stored["mode"], "resume_at": render_time(resume_at, location.timezone)}
+    if stored["mode"] == "busy":
+        return {**body, "extra_preparation_time": stored["extra_preparation_time"]}
+    return {**body, "reason": stored.get("reason")}
+
+
+def render_location(location: Location, account: Account) -> dict[str, Any]:
+    """HubRise's Location (accounts.md); Patronage keeps no address. ``account_id`` and ``currency`` are
+    Patronage's own, kept from before."""
     return {
         "id": location.id,
-        "account_id": location.account_id,
         "name": location.name,
-        "currency": location.currency,
+        "account": render_account(account),
+        "address": None,
+        "postal_code": None,
+        "city": None,
         "country": location.country,
-        "timezone": location.timezone,
+        "timezone": render_timezone(location.timezone),
+        "cutoff_time": location.cutoff_time,
+        "opening_hours": location.opening_hours,
+        "preparation_time": location.preparation_time,
+        "order_acceptance": render_order_acceptance(location),
+        "custom_fields": location.custom_fields or {},
+        "account_id": location.account_id,
+        "currency": location.currency,
     }
 
 
+async def location_answer(session: AsyncSession, location: Location) -> dict[str, Any]:
+    account = await session.get(Account, location.account_id)
+    assert account is not None  # a location's account is deleted with it
+    return render_location(location, account)
+
+
 def render_account(account: Account) -> dict[str, Any]:
+    """HubRise's Account (``id, name, currency``), with Patronage's ``country`` and ``timezone``."""
     return {
         "id": account.id,
         "name": account.name,
         "currency": account.currency,
         "country": account.country,
-        "timezone": account.timezone,
+        "timezone": render_timezone(account.timezone),
     }
+
+
+# --- updating a location ----------------------------------------------------------------------------------
+
+
+def require_location_write(principal: Principal) -> None:
+    """Updating a location needs a write permission of any resource (HubRise's access levels: location or
+    account; a read-only scope may read the location, not change it)."""
+    if not any(permission.endswith(".write") for permission in principal.scope.permissions):
+        raise Forbidden("This connection's scope is read-only: updating the location needs a write permission")
+
+
+def _check_opening_hours(hours: dict[str, list[dict[str, str]]], cutoff: str) -> None:
+    """``to`` follows ``from`` once both are read from the cutoff on; slots of a day do not overlap."""
+    errors = []
+    for day, slots in hours.items():
+        spans = []
+        for index, slot in enumerate(slots):
+            start, end = slot_minutes(slot, cutoff)
+            if end <= start:
+                errors.append(
+                    {
+                        "field": f"opening_hours.{day}.{index}.to",
+                        "message": f"must follow 'from' (times before the cutoff {cutoff} end the day before)",
+                    }
+                )
+            spans.append((start, end, index))
+        spans.sort()
+        for (_, end, _), (start, _, index) in zip(spans, spans[1:], strict=False):
+            if start < end:
+                errors.append({"field": f"opening_hours.{day}.{index}", "message": "overlaps another time slot"})
+    if errors:
+        raise ValidationFailed(errors)
+
+
+async def update_location(session: AsyncSession, location: Location, fields: LocationUpdate) -> dict[str, Any]:
+    """Only the fields sent change; opening hours are checked against the cutoff they will have."""
+    fields.check_echoed(await location_answer(session, location))
+    sent = fields.model_fields_set
+    cutoff = fields.cutoff_time if "cutoff_time" in sent else location.cutoff_time
+    if "opening_hours" in sent:
+        hours = fields.opening_hours.model_dump(by_alias=True, exclude_none=True) if fields.opening_hours else None
+    else:
+        hours = location.opening_hours
+    if hours:
+        _check_opening_hours(hours, cutoff)
+    location.cutoff_time = cutoff
+    location.opening_hours = hours
+    if "preparation_time" in sent:
+        location.preparation_time = fields.preparation_time
+    if "order_acceptance" in sent:
+        acceptance = fields.order_acceptance.model_dump(exclude_none=True)
+        if acceptance.get("resume_at"):
+            acceptance["resume_at"] = in_utc(acceptance["resume_at"], location.timezone).isoformat()
+        location.order_acceptance = acceptance
+    if "custom_fields" in sent:
+        location.custom_fields = custom_fields.merge(
+            location.custom_fields or {}, fields.custom_fields, reset=fields.custom_fields is None
+        )
+    await session.flush()
+    return await location_answer(session, location)
