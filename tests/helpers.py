@@ -143,3 +143,83 @@ async def make_tenant(
         client_name = f"POS {secrets.token_hex(3)}"
         client = (await auth.create_client(session, client_name, [])).client
         return Tenant(db, http, account.id, first.id, second.id, client.id, client_name)
+
+
+async def resources(tenant: Tenant) -> dict[str, str]:
+    """One of each resource in the tenant's first location (a list, a customer, a card with an operation, an
+    order), by the name of the route parameter that names it."""
+    api = await tenant.api("location[all_customer_lists.write,orders.write]")
+    list_id = await tenant.customer_list()
+    base = f"/v1/customer_lists/{list_id}"
+    customer = (await api.post(f"{base}/customers", json={"first_name": "Ann"})).json()["id"]
+    card = (await api.post(f"{base}/loyalty_cards", json={"customer_id": customer})).json()["id"]
+    operation = (await api.post(f"{base}/loyalty_cards/{card}/operations", json={"delta": "5"})).json()["id"]
+    order = (await api.post(f"/v1/locations/{tenant.location_id}/orders", json={"status": "new"})).json()["id"]
+    return {
+        "account_id": tenant.account_id,
+        "location_id": tenant.location_id,
+        "customer_list_id": list_id,
+        "customer_id": customer,
+        "loyalty_card_id": card,
+        "operation_id": operation,
+        "order_id": order,
+    }
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of a permission table (SPEC §6): a route (its path as the app declares it, the ``{parameters}``
+    filled from the tenant's ids) and what four callers get from it. ``scope`` may call it: ``status``; a token of
+    the same tenant with ``lacking`` gets ``refused``, and ``lacking=None`` means any connection may; a token of
+    another tenant with ``scope`` gets ``foreign``, by default a 404 on this tenant's ids, or, on a path naming
+    none (``/location/...``), ``status`` for its own resources, none of this tenant's showing."""
+
+    method: str
+    path: str
+    scope: str
+    lacking: str | None
+    body: Any = None
+    status: int = 200
+    refused: int = 403
+    foreign: int | None = None
+
+
+ERROR_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
+
+
+def _expect(response: httpx.Response, status: int, who: str) -> None:
+    assert response.status_code == status, (who, response.request.method, response.request.url.path, response.text)
+    if status in ERROR_TYPES:
+        assert response.json()["error_type"] == ERROR_TYPES[status], (who, response.text)
+
+
+async def check_permissions(
+    endpoint: Endpoint,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    ids: dict[str, str],
+    *,
+    allowed: Api | None = None,
+    lacking: Api | None = None,
+) -> None:
+    """The four callers side by side: anonymous (401), lacking the permission (``refused``), another tenant
+    (``foreign``), allowed (``status``; last, as it may delete what the others were refused). ``allowed`` and
+    ``lacking`` replace the tokens made from the endpoint's scopes (for resources owned by one connection)."""
+    path = endpoint.path.format(**ids)
+    body = endpoint.body
+    if isinstance(body, dict):  # a body may name ids too: {"customer_id": "{customer_id}"}
+        body = {key: value.format(**ids) if isinstance(value, str) else value for key, value in body.items()}
+
+    _expect(await Api(tenant.http, None).request(endpoint.method, path, json=body), 401, "anonymous")
+    if lacking is None and endpoint.lacking is not None:
+        lacking = await tenant.api(endpoint.lacking)
+    if lacking is not None:
+        _expect(await lacking.request(endpoint.method, path, json=body), endpoint.refused, "lacking")
+    names_ids = "{" in endpoint.path
+    foreign = await other_tenant.api(endpoint.scope)
+    answer = await foreign.request(endpoint.method, path, json=body)
+    _expect(answer, endpoint.foreign or (404 if names_ids else endpoint.status), "other tenant")
+    for value in ids.values():
+        assert f'"{value}"' not in answer.text, ("other tenant", answer.text)
+    allowed = allowed or await tenant.api(endpoint.scope)
+    _expect(await allowed.request(endpoint.method, path, json=body), endpoint.status, "allowed")

@@ -81,3 +81,10 @@ class OpenApiCheck:
         self.check(
             method, request.url.path, response.status_code, response.headers.get("content-type", ""), response.content
         )
+
+
+def request_schema(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    """An operation's JSON body schema, its reference to a component followed ({} if it takes no body)."""
+    schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return document["components"]["schemas"][ref.removeprefix("#/components/schemas/")] if ref else schema

@@ -60,7 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Patronage",
         version=__version__,
-        description="Customer and loyalty API, wire-compatible with the HubRise Customers API.",
+        description=(
+            "Customer and loyalty API, wire-compatible with the HubRise Customers API. Beyond what each schema says:"
+            " strings (keys included) may not hold a NUL character or a lone surrogate, and a body field's value may"
+            " nest at most 32 levels of objects and arrays (422 naming the field); cursors are opaque, only those"
+            " the server issued are valid."
+        ),
         lifespan=lifespan,
     )
     app.state.db = db

@@ -11,8 +11,10 @@ from starlette.requests import Request
 
 from patronage.errors import BadRequest, UnsupportedMediaType, ValidationFailed, validation_failed
 
-# Deeper bodies are refused before any recursive code walks them (the contract's resources nest a few levels).
-MAX_DEPTH = 64
+# The one nesting limit: a field's value may nest this many levels of objects and arrays (the value's own object or
+# array is level 1), custom fields included. The contract's resources nest a few levels; deeper bodies are refused
+# before any recursive code (copying, measuring, rendering custom fields) walks them: a RecursionError is a 500.
+MAX_DEPTH = 32
 
 
 def _reject_constant(name: str) -> Any:
@@ -60,7 +62,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
     for key, value in data.items():
-        if 1 + _depth(value) > MAX_DEPTH:
+        if _depth(value) > MAX_DEPTH:
             raise ValidationFailed([{"field": key, "message": f"may not nest more than {MAX_DEPTH} levels deep"}])
     bad = _bad_text(data)
     if bad is not None:

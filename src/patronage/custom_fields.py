@@ -1,33 +1,15 @@
 """Custom fields (SPEC §5), shared by customers, orders and locations: a JSON object merged key by key on update."""
 
 import json
-from typing import Annotated, Any
-
-from pydantic import AfterValidator
-from pydantic_core import PydanticCustomError
+from typing import Any
 
 from patronage.bodies import to_plain_json
 from patronage.errors import field_error
 
 MAX_BYTES = 8192
 
-# JSON parses nesting up to about a thousand levels, but the code that copies, measures and renders custom
-# fields recurses per level: a few hundred levels (well under 8 KiB) were a RecursionError, a 500.
-CUSTOM_FIELDS_MAX_DEPTH = 32
-
-
-def _not_too_deep(value: dict[str, Any]) -> dict[str, Any]:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:  # iterative: the check itself must not recurse
-        item, depth = stack.pop()
-        if depth > CUSTOM_FIELDS_MAX_DEPTH:
-            raise PydanticCustomError("invalid", f"may not be nested more than {CUSTOM_FIELDS_MAX_DEPTH} levels deep")
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return value
-
-
-CustomFields = Annotated[dict[str, Any], AfterValidator(_not_too_deep)]
+# How deep they may nest is the one body limit, bodies.MAX_DEPTH (checked before any model sees the body).
+CustomFields = dict[str, Any]
 
 
 def merge(current: dict[str, Any], sent: dict[str, Any] | None, *, reset: bool) -> dict[str, Any]:

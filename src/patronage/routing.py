@@ -100,11 +100,16 @@ class ApiRoute(APIRoute):
             statuses.add(404)
         if body_model is not None:
             statuses |= {413, 415}
-            schema = _inline_defs(body_model.model_json_schema())
+            # The body model is a component of its own (install_openapi), so that the routes sharing it share one
+            # schema (one class in a generated client). An empty body is read as {}: it may be left out unless the
+            # model has required fields.
+            required = bool(body_model.model_json_schema().get("required"))
+            schema = {"$ref": f"#/components/schemas/{body_model.__name__}"}
             self.openapi_extra = {
-                "requestBody": {"required": False, "content": {"application/json": {"schema": schema}}},
+                "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}},
                 **(self.openapi_extra or {}),
             }
+        self.body_model = body_model
         for status in sorted(statuses):
             self.responses.setdefault(
                 status,
@@ -157,7 +162,13 @@ def install_openapi(app: FastAPI) -> None:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             components = document.setdefault("components", {})
-            components.setdefault("schemas", {})["Error"] = _inline_defs(Error.model_json_schema())
+            schemas = components.setdefault("schemas", {})
+            schemas["Error"] = _inline_defs(Error.model_json_schema())
+            for route in all_routes(app.routes):
+                model = getattr(route, "body_model", None)
+                if model is not None:
+                    schema = _inline_defs(model.model_json_schema())
+                    assert schemas.setdefault(model.__name__, schema) == schema, f"two schemas named {model.__name__}"
             # Tokens come from HubRise's OAuth 2.0 flow (SPEC §10) and are sent in X-Access-Token.
             components.setdefault("securitySchemes", {})["OAuth2"] = {
                 "type": "oauth2",

@@ -122,9 +122,30 @@ def _delta(value: Any) -> Decimal:
     return number
 
 
-_POINTS_SCHEMA = {"type": "string", "pattern": r"^[+-]?[0-9]*\.?[0-9]+$", "examples": ["4.2"]}
-Points = Annotated[Decimal, BeforeValidator(_points), WithJsonSchema(_POINTS_SCHEMA)]
-Delta = Annotated[Decimal, BeforeValidator(_delta), WithJsonSchema(_POINTS_SCHEMA)]
+# What _points and _delta accept, as patterns: under 10**12, at most 6 decimal places (trailing zeros aside); a
+# delta has a non-zero digit. JSON numbers are accepted too (SPEC §5); the document shows the string form.
+_POINTS_PATTERN = r"^[+-]?(0*[0-9]{1,12}(\.[0-9]{0,6}0*)?|0*\.[0-9]{1,6}0*)$"
+_DELTA_PATTERN = r"^[+-]?(0*[1-9][0-9]{0,11}(\.[0-9]{0,6}0*)?|0*\.[0-9]{0,5}[1-9]0*)$"
+_POINTS_DESCRIPTION = "A decimal string (a JSON number is accepted too): under 10^12, at most 6 decimal places"
+Points = Annotated[
+    Decimal,
+    BeforeValidator(_points),
+    WithJsonSchema(
+        {"type": "string", "pattern": _POINTS_PATTERN, "description": _POINTS_DESCRIPTION, "examples": ["4.2"]}
+    ),
+]
+Delta = Annotated[
+    Decimal,
+    BeforeValidator(_delta),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _DELTA_PATTERN,
+            "description": _POINTS_DESCRIPTION + ", not zero",
+            "examples": ["4.2", "-10"],
+        }
+    ),
+]
 
 
 _MAX_COORDINATE_DECIMALS = 28
@@ -165,33 +186,43 @@ Phone = Annotated[
         {
             "type": "string",
             "maxLength": 32,
-            "description": "E.164 (+ then 8 to 15 digits), or digits, spaces and + - . ( ) as HubRise accepts them",
+            "description": "E.164 (+ then 8 to 15 digits, a number libphonenumber deems possible), or digits,"
+            " spaces and + - . ( ) as HubRise accepts them (at least 3 digits)",
             "pattern": r"^(\+[0-9]{8,15}|[0-9 .()-][0-9 +.()-]*)$",
             "examples": ["+33612345678", "06 12 34 56 78"],
         }
     ),
 ]
+# The ISO 3166-1 alpha-2 codes in any case (stored upper-case); a pattern, so that generated clients keep a string.
+_COUNTRY_PATTERN = "^(?:{})$".format(
+    "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in sorted(c.alpha_2 for c in pycountry.countries))
+)
 Country = Annotated[
     str,
     StringConstraints(strict=True),
     AfterValidator(_country),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}$", "examples": ["FR"]}),
+    WithJsonSchema({"type": "string", "pattern": _COUNTRY_PATTERN, "examples": ["FR"]}),
 ]
 PastDate = Annotated[
     date,
     BeforeValidator(lambda v: _past_date(v) if isinstance(v, str) else _reject_date(v)),
     WithJsonSchema({"type": "string", "format": "date", "examples": ["1974-05-12"]}),
 ]
-Latitude = Annotated[
-    str,
-    BeforeValidator(_coordinate(90)),
-    WithJsonSchema({"type": ["string", "number"], **_DECIMAL_SCHEMA, "examples": ["48.8589507"]}),
-]
-Longitude = Annotated[
-    str,
-    BeforeValidator(_coordinate(180)),
-    WithJsonSchema({"type": ["string", "number"], **_DECIMAL_SCHEMA, "examples": ["2.2770201"]}),
-]
+
+
+def _coordinate_schema(limit: int, example: str) -> dict[str, Any]:
+    return {
+        "type": ["string", "number"],
+        **_DECIMAL_SCHEMA,
+        "minimum": -limit,  # applies to a number only: a string's range is in the description
+        "maximum": limit,
+        "description": f"A decimal between -{limit} and {limit}, at most {_MAX_COORDINATE_DECIMALS} decimal places",
+        "examples": [example],
+    }
+
+
+Latitude = Annotated[str, BeforeValidator(_coordinate(90)), WithJsonSchema(_coordinate_schema(90, "48.8589507"))]
+Longitude = Annotated[str, BeforeValidator(_coordinate(180)), WithJsonSchema(_coordinate_schema(180, "2.2770201"))]
 
 
 def _reject_date(_: Any) -> date:

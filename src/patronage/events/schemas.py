@@ -2,19 +2,50 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, StrictStr, Tag
+from pydantic import BaseModel, Discriminator, Field, StrictStr, Tag, WithJsonSchema
 
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerOut
+from patronage.events.service import ACCEPTED
 from patronage.orders.schemas import OrderOut
+
+# What `callbacks.check` accepts, documented: the known pairs; another resource only with no event type.
+_EVENTS_SCHEMA = {
+    "properties": {
+        resource: {
+            "type": "array",
+            "items": {"type": "string", "enum": sorted(t for r, t in ACCEPTED if r == resource)},
+        }
+        for resource in sorted({resource for resource, _ in ACCEPTED})
+    },
+    "additionalProperties": {"type": "array", "items": {"type": "string"}, "maxItems": 0},
+}
+
+
+# Checked by `callbacks.check` (which also resolves the host: it must be a public address).
+CallbackUrl = Annotated[
+    StrictStr,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]",
+            "maxLength": 2048,
+            "description": "An http or https URL with a host that does not resolve to a non-public address",
+        }
+    ),
+]
 
 
 class CallbackIn(BodyModel):
     """The resources and event types are checked against the known pairs, and the URL's host resolved, by
     :func:`patronage.events.callbacks.check` (it may take a while: before the write transaction opens)."""
 
-    url: StrictStr | None = Field(None, description="Where events are POSTed; null: passive, events are polled")
-    events: dict[StrictStr, list[StrictStr]] = Field(examples=[{"customer": ["create", "update"]}])
+    url: CallbackUrl | None = Field(None, description="Where events are POSTed; null: passive, events are polled")
+    events: dict[StrictStr, list[StrictStr]] = Field(
+        examples=[{"customer": ["create", "update"]}],
+        description="Event types by resource: customer and order events fire, HubRise's others are accepted",
+        json_schema_extra=lambda schema: schema.update(_EVENTS_SCHEMA),
+    )
 
 
 # --- what the server sends -------------------------------------------------------------------------------
