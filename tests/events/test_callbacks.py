@@ -87,6 +87,9 @@ async def test_callback_is_created_read_replaced_and_deleted(tenant: Tenant) -> 
         ({"url": "http://169.254.169.254/latest/meta-data", "events": ALL_EVENTS}, "url"),
         ({"url": "http://[::1]/hook", "events": ALL_EVENTS}, "url"),
         ({"url": "http://localhost/hook", "events": ALL_EVENTS}, "url"),
+        ({"url": "hTTPS://\u008du\u001b", "events": ALL_EVENTS}, "url"),  # a host IDNA cannot encode
+        ({"url": "https://exa\tmple.com/hook", "events": ALL_EVENTS}, "url"),
+        ({"url": "https://" + "a" * 64 + ".com/hook", "events": ALL_EVENTS}, "url"),  # a label over 63
         ({"url": None, "events": ALL_EVENTS, "secret": "x"}, "secret"),
     ],
 )

@@ -39,12 +39,29 @@ class Unresolvable(UnsafeAddress):
     pass
 
 
+def _is_control(char: str) -> bool:
+    return ord(char) <= 32 or 127 <= ord(char) < 160
+
+
+def _encodable_host(host: str) -> bool:
+    """A name IDNA can encode (labels of 1 to 63 characters...): the resolver raises on any other."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 async def check_destination(url: str, settings: Settings) -> None:
     """Refuses URLs that resolve to loopback, private, link-local or metadata addresses (SSRF), unless the
     operator allows them; checked when the callback is saved and again before each delivery."""
+    if any(_is_control(char) for char in url):
+        raise UnsafeAddress("may not contain spaces or control characters")  # urlsplit would drop some silently
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeAddress("must be an http or https URL with a host")
+    if not _encodable_host(parts.hostname):
+        raise UnsafeAddress("must have a valid host name")
     if settings.callback_allow_private:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -53,7 +70,7 @@ async def check_destination(url: str, settings: Settings) -> None:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM), DNS_TIMEOUT_SECONDS
         )
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):
         raise Unresolvable(f"host {parts.hostname!r} cannot be resolved") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
