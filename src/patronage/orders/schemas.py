@@ -367,6 +367,9 @@ GuestCustomerIn = create_model(
 
 
 class OrderCreate(BodyModel):
+    """An order. Its customer is given one way at most: ``customer_id``, or ``customer_list_id`` with
+    ``customer_private_ref``, or a guest ``customer`` object (two of them together are a 422)."""
+
     read_only = CREATE_READ_ONLY
 
     status: Status
