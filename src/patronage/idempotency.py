@@ -25,6 +25,7 @@ from patronage.bodies import json_object
 from patronage.db import Base, utcnow
 from patronage.deps import Caller, WriteSession
 from patronage.errors import field_error
+from patronage.responses import JsonResponse
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
@@ -66,7 +67,7 @@ class Idempotency:
         if self.row is not None:
             self.row.status_code = status_code
             self.row.body = json.dumps(result, separators=(",", ":"))
-        return JSONResponse(result, status_code=status_code)
+        return JsonResponse(result, status_code=status_code)
 
 
 async def idempotency(request: Request, principal: Caller, session: WriteSession) -> Idempotency:
@@ -113,7 +114,7 @@ async def _lookup(session: AsyncSession, connection_id: str, key: str) -> Idempo
 def _replay(stored: IdempotencyKey, print_: str) -> JSONResponse:
     if stored.fingerprint != print_:
         raise field_error(HEADER, "was already used with a different request")
-    response = JSONResponse(json.loads(stored.body or "null"), status_code=stored.status_code or 200)
+    response = JsonResponse(json.loads(stored.body or "null"), status_code=stored.status_code or 200)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 

@@ -26,6 +26,7 @@ from sqlalchemy import Select, tuple_
 from patronage import sealing
 from patronage.deps import Caller
 from patronage.errors import field_error
+from patronage.responses import JsonResponse
 
 MAX_COUNT = 100
 _CURSOR_VALUE_MAX = 128
@@ -175,4 +176,4 @@ def cut_page(rows: Sequence[T], page: PageRequest, key: Any) -> Page[T]:
 
 def page_response(body: list[Any], next_cursor: str | None) -> JSONResponse:
     headers = {"X-Cursor-Next": next_cursor} if next_cursor else None
-    return JSONResponse(body, headers=headers)
+    return JsonResponse(body, headers=headers)

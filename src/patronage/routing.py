@@ -15,11 +15,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match
 
 from patronage.auth.principal import current_principal
 from patronage.pagination import page_request
+from patronage.responses import JsonResponse
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
@@ -81,7 +82,7 @@ def _as_json(endpoint: Any, status_code: int | None) -> Any:
         result = await endpoint(*args, **kwargs)
         if isinstance(result, Response):
             return result
-        return JSONResponse(result, status_code=status_code or 200)
+        return JsonResponse(result, status_code=status_code or 200)
 
     return respond
 
