@@ -64,8 +64,9 @@ async def cards_of_customers(session: AsyncSession, customer_ids: list[str]) -> 
     cards: dict[str, list[dict[str, Any]]] = {customer_id: [] for customer_id in customer_ids}
     if not customer_ids:
         return cards
-    rows = await session.scalars(
-        select(LoyaltyCard)
+    # Plain rows (render_card_summary reads columns only): no ORM object per card.
+    rows = await session.execute(
+        select(LoyaltyCard.__table__)
         .where(LoyaltyCard.customer_id.in_(customer_ids))
         .order_by(LoyaltyCard.created_at, LoyaltyCard.id)
     )
