@@ -50,18 +50,26 @@ def _scrubbed_text(text: str | None, customer_id: str) -> str | None:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
+def mention(customer_id: str) -> str:
+    """A LIKE pattern for stored compact JSON (events' states, idempotent answers) that renders the customer,
+    itself or inside an order: such text contains ``"id":"<id>"``."""
+    return f'%"id":"{customer_id}"%'
+
+
+def event_shows(customer_id: str) -> Any:
+    """The SQL condition on events whose previous or new state renders the customer."""
+    pattern = mention(customer_id)
+    return or_(Event.previous_state.like(pattern), Event.new_state.like(pattern))
+
+
 async def scrub_stored_copies(session: AsyncSession, account_id: str, customer_id: str) -> int:
     """Rewrites the pending events and stored idempotent answers of the account that render the customer;
-    how many rows changed. Both store compact JSON, so a rendering of the customer contains ``"id":"<id>"``."""
+    how many rows changed."""
     await session.flush()  # the events this anonymisation has just recorded are among the copies
-    mention = f'%"id":"{customer_id}"%'
     connections = select(Connection.id).where(Connection.account_id == account_id).scalar_subquery()
     changed = 0
     events = await session.scalars(
-        select(Event).where(
-            Event.connection_id.in_(connections),
-            or_(Event.previous_state.like(mention), Event.new_state.like(mention)),
-        )
+        select(Event).where(Event.connection_id.in_(connections), event_shows(customer_id))
     )
     for event in events:
         previous = _scrubbed_text(event.previous_state, customer_id)
@@ -72,7 +80,9 @@ async def scrub_stored_copies(session: AsyncSession, account_id: str, customer_i
             event.new_state = new
         changed += previous is not None or new is not None
     answers = await session.scalars(
-        select(IdempotencyKey).where(IdempotencyKey.connection_id.in_(connections), IdempotencyKey.body.like(mention))
+        select(IdempotencyKey).where(
+            IdempotencyKey.connection_id.in_(connections), IdempotencyKey.body.like(mention(customer_id))
+        )
     )
     for answer in answers:
         body = _scrubbed_text(answer.body, customer_id)

@@ -7,13 +7,14 @@ the events still pending about it); the reader's own private refs are shown, no 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.models import Client, Connection
 from patronage.auth.principal import Principal
 from patronage.customer_lists.models import CustomerList
 from patronage.customer_lists.service import context_of
+from patronage.customers import erasure
 from patronage.customers import service as customers
 from patronage.db import utcnow
 from patronage.events.models import Event
@@ -62,16 +63,11 @@ async def _cards(session: AsyncSession, customer_id: str, timezone: str) -> list
 async def _pending_events(
     session: AsyncSession, reader: Principal | Reader, customer_list: CustomerList, customer_id: str
 ) -> list[dict[str, Any]]:
-    # Events store compact JSON: a rendering of the customer (itself, or inside an order) holds "id":"<id>".
-    mention = f'%"id":"{customer_id}"%'
     rows = await session.execute(
         select(Event, Connection.client_id, Client.name)
         .join(Connection, Connection.id == Event.connection_id)
         .join(Client, Client.id == Connection.client_id)
-        .where(
-            Connection.account_id == customer_list.account_id,
-            or_(Event.previous_state.like(mention), Event.new_state.like(mention)),
-        )
+        .where(Connection.account_id == customer_list.account_id, erasure.event_shows(customer_id))
         .order_by(Event.seq)
     )
     found = []
