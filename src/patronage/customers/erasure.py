@@ -68,9 +68,7 @@ async def scrub_stored_copies(session: AsyncSession, account_id: str, customer_i
     await session.flush()  # the events this anonymisation has just recorded are among the copies
     connections = select(Connection.id).where(Connection.account_id == account_id).scalar_subquery()
     changed = 0
-    events = await session.scalars(
-        select(Event).where(Event.connection_id.in_(connections), event_shows(customer_id))
-    )
+    events = await session.scalars(select(Event).where(Event.connection_id.in_(connections), event_shows(customer_id)))
     for event in events:
         previous = _scrubbed_text(event.previous_state, customer_id)
         new = _scrubbed_text(event.new_state, customer_id)
