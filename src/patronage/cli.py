@@ -19,6 +19,16 @@ admin = typer.Typer(help="Operator commands; each prints one JSON object on stdo
 app.add_typer(admin, name="admin")
 
 
+def _add_transfer_commands() -> None:
+    from patronage.transfer.cli import export_app, import_app
+
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+
+
+_add_transfer_commands()
+
+
 class CommandError(Exception):
     """A bad argument: reported on stderr, exit status 1."""
 

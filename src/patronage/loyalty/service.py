@@ -1,6 +1,7 @@
 """Loyalty cards and operations (seed §3–4, SPEC §7): an exact ledger under concurrency."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -214,6 +215,7 @@ async def apply_operation(
     *,
     order_id: str | None = None,
     order_location_id: str | None = None,
+    created_at: datetime | None = None,
 ) -> LoyaltyOperation:
     """Adds ``delta`` to the card and writes the operation, in the caller's transaction.
 
@@ -256,7 +258,7 @@ async def apply_operation(
         reason=reason,
         order_id=order_id,
         order_location_id=order_location_id,
-        created_at=utcnow(),
+        created_at=created_at or utcnow(),  # an imported operation keeps its original time
     )
     session.add(operation)
     await session.flush()
