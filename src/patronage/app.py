@@ -28,6 +28,7 @@ from patronage.loyalty.router import router as loyalty_router
 from patronage.oauth.router import router as oauth_router
 from patronage.orders.router import router as orders_router
 from patronage.privacy.router import router as privacy_router
+from patronage.programmes.router import router as programmes_router
 from patronage.routing import install_openapi
 from patronage.settings import Settings, get_settings
 from patronage.tenancy.router import router as tenancy_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         customer_lists_router,
         customers_router,
         loyalty_router,
+        programmes_router,
         orders_router,
         events_router,
         privacy_router,

@@ -9,6 +9,7 @@ from patronage.idempotency import IdempotencyKey
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.oauth.models import OAuthCode, OAuthLogin
 from patronage.orders.models import Order, OrderElementPrivateRef, OrderPrivateRef
+from patronage.programmes.models import LoyaltyProgramme, OrderEarning, PointExpiry
 from patronage.tenancy.models import Account, Location, User
 
 __all__ = [
@@ -25,10 +26,13 @@ __all__ = [
     "Location",
     "LoyaltyCard",
     "LoyaltyOperation",
+    "LoyaltyProgramme",
     "OAuthCode",
     "OAuthLogin",
     "Order",
+    "OrderEarning",
     "OrderElementPrivateRef",
     "OrderPrivateRef",
+    "PointExpiry",
     "User",
 ]

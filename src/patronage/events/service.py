@@ -29,7 +29,14 @@ from patronage.pagination import Page, PageRequest, cut_page, keyset_on
 
 # What fires; the other pairs HubRise lists (callbacks.md, "allowed combinations") are accepted in a callback,
 # stored and returned, and never fire here.
-FIRED = {("customer", "create"), ("customer", "update"), ("order", "create"), ("order", "update")}
+FIRED = {
+    ("customer", "create"),
+    ("customer", "update"),
+    ("order", "create"),
+    ("order", "update"),
+    # A Patronage extension (programmes.tiers): a loyalty card changed tier. No HubRise client subscribes to it.
+    ("loyalty_card", "update"),
+}
 ACCEPTED = FIRED | {
     ("catalog", "create"),
     ("catalog", "delete"),
@@ -142,7 +149,7 @@ async def watch(
 
 
 # The ids an event carries, in the order of HubRise's examples: the resource's own, its parent's, then the account.
-_ID_ORDER = ("customer_id", "customer_list_id", "order_id", "location_id", "account_id")
+_ID_ORDER = ("loyalty_card_id", "customer_id", "customer_list_id", "order_id", "location_id", "account_id")
 
 
 def render_event(event: Event, *, with_states: bool = True) -> dict[str, Any]:

@@ -57,8 +57,8 @@ async def index_cards(
 
 
 @router.get("/{loyalty_card_id}", summary="Retrieve a loyalty card", response_model=LoyaltyCardOut)
-async def retrieve_card(card: ReadableCard):
-    return service.render_card(card)
+async def retrieve_card(customer_list: ReadableList, card: ReadableCard, session: ReadSession):
+    return (await service.render_cards(session, customer_list, [card]))[0]
 
 
 @router.post("", status_code=201, summary="Create a loyalty card", response_model=LoyaltyCardOut)
@@ -73,8 +73,8 @@ async def create_card(
 
 @router.patch("/{loyalty_card_id}", summary="Update a loyalty card", response_model=LoyaltyCardOut)
 @router.put("/{loyalty_card_id}", summary="Update a loyalty card (alias of PATCH)", response_model=LoyaltyCardOut)
-async def update_card(fields: Body[CardUpdate], card: LockedCard, session: WriteSession):
-    return await service.update_card(session, card, fields)
+async def update_card(fields: Body[CardUpdate], customer_list: WritableList, card: LockedCard, session: WriteSession):
+    return await service.update_card(session, customer_list, card, fields)
 
 
 @router.get(

@@ -17,7 +17,8 @@ class CardCreate(BodyModel):
 class CardUpdate(BodyModel):
     """Only ``name`` and ``ref`` change; the card's other fields may be echoed with their current value."""
 
-    read_only = ("id", "balance", "customer_id")
+    # lifetime_points, tier and next_expiry: what a card of a loyalty programme shows (a Patronage extension).
+    read_only = ("id", "balance", "customer_id", "lifetime_points", "tier", "next_expiry")
     echo_read_only = True
 
     name: Str255 | None = None
@@ -38,12 +39,25 @@ class OperationCreate(BodyModel):
 POINTS_PATTERN = r"^-?[0-9]+\.[0-9]+$"
 
 
+class NextExpiryOut(BaseModel):
+    amount: str = Field(pattern=POINTS_PATTERN, examples=["10.0"])
+    date: str = Field(examples=["2027-01-03T12:00:00+01:00"])
+
+
 class LoyaltyCardOut(BaseModel):
     id: str = Field(examples=["slp8q"])
     customer_id: str = Field(examples=["ve343"])
     name: str | None = Field(examples=["Come back!"])
     ref: str | None = Field(examples=["LOY"])
     balance: str = Field(pattern=POINTS_PATTERN, examples=["13.5"])
+    # A Patronage extension, only on a card whose scheme (list, ref) has a loyalty programme.
+    lifetime_points: str | None = Field(
+        None, pattern=POINTS_PATTERN, description="Patronage extension: the sum of the card's positive operations"
+    )
+    tier: str | None = Field(None, description="Patronage extension: the programme tier the lifetime points reach")
+    next_expiry: NextExpiryOut | None = Field(
+        None, description="Patronage extension: what expires next (the oldest earned points left) and when"
+    )
 
 
 class LoyaltyOperationOut(BaseModel):

@@ -26,20 +26,33 @@ from patronage.validators import MAX_POINTS
 
 REF_TAKEN = "is already used by another loyalty card of this customer"
 NULL_REF_TAKEN = "can't be null: this customer already has a loyalty card without ref"
+OVERDRAFT = "would make the balance negative, which this card's loyalty programme does not allow"
 
 
 def points(micro: int) -> str:
     return render_decimal(Decimal(micro).scaleb(-6))
 
 
-def render_card(card: LoyaltyCard) -> dict[str, Any]:
+def render_card(card: LoyaltyCard, extension: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``extension``: what a card of a loyalty programme shows beyond HubRise's fields (programmes.service)."""
     return {
         "id": card.id,
         "customer_id": card.customer_id,
         "name": card.name,
         "ref": card.ref,
         "balance": points(card.balance_micro),
+        **(extension or {}),
     }
+
+
+async def render_cards(
+    session: AsyncSession, customer_list: CustomerList, cards: list[LoyaltyCard]
+) -> list[dict[str, Any]]:
+    """Cards as the card routes answer them: with their programme's fields, if they have one."""
+    from patronage.programmes.service import card_extensions
+
+    extensions = await card_extensions(session, customer_list.owner_timezone, cards)
+    return [render_card(card, extensions.get(card.id)) for card in cards]
 
 
 def render_card_summary(card: LoyaltyCard) -> dict[str, Any]:
@@ -149,7 +162,7 @@ async def index_cards(
         stmt = stmt.where(LoyaltyCard.ref == filters.ref)
     rows = (await session.scalars(keyset(stmt, LoyaltyCard.created_at, LoyaltyCard.id, page))).all()
     result = cut_page(rows, page, key=lambda card: (card.created_at, card.id))
-    result.items = [render_card(card) for card in result.items]
+    result.items = await render_cards(session, customer_list, result.items)
     return result
 
 
@@ -165,19 +178,22 @@ async def create_card(session: AsyncSession, customer_list: CustomerList, fields
     if customer is None:
         raise field_error("customer_id", "is not a customer of this customer list")
     await _check_ref_free(session, fields.customer_id, fields.ref, None)
-    return render_card(await add_card(session, customer, fields.name, fields.ref))
+    card = await add_card(session, customer, fields.name, fields.ref)
+    return (await render_cards(session, customer_list, [card]))[0]
 
 
-async def update_card(session: AsyncSession, card: LoyaltyCard, fields: CardUpdate) -> dict[str, Any]:
+async def update_card(
+    session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, fields: CardUpdate
+) -> dict[str, Any]:
     """``card`` is locked by the caller (read-only fields are checked against what it holds now)."""
-    fields.check_echoed(render_card(card))
+    fields.check_echoed((await render_cards(session, customer_list, [card]))[0])
     if "ref" in fields.model_fields_set and fields.ref != card.ref:
         await _check_ref_free(session, card.customer_id, fields.ref, card.id)
         card.ref = fields.ref
     if "name" in fields.model_fields_set:
         card.name = fields.name
     await _flush_card(session, card.ref)
-    return render_card(card)
+    return (await render_cards(session, customer_list, [card]))[0]
 
 
 # --- operations -------------------------------------------------------------------------------------
@@ -216,14 +232,18 @@ async def apply_operation(
     order_id: str | None = None,
     order_location_id: str | None = None,
     created_at: datetime | None = None,
+    no_overdraft: bool = False,
 ) -> LoyaltyOperation:
     """Adds ``delta`` to the card and writes the operation, in the caller's transaction.
 
     The balance moves in one UPDATE ... RETURNING: the row lock it takes orders concurrent operations on
     the card, so each one's ``new_balance`` and ``seq`` follow the previous one's, in commit order.
+    ``no_overdraft`` (a loyalty programme's guard): a negative delta that would take the balance below zero
+    is a 422 on ``delta``, decided by the same UPDATE (no race lets two debits overdraw the card).
     """
     delta_micro = int(delta.scaleb(6))
     limit = MAX_POINTS * SCALE
+    overdraft_guard = no_overdraft and delta_micro < 0  # programmes: the balance may not go below zero
     moved = (
         await session.execute(
             update(LoyaltyCard)
@@ -231,6 +251,7 @@ async def apply_operation(
                 LoyaltyCard.id == card.id,
                 LoyaltyCard.balance_micro + delta_micro < limit,
                 LoyaltyCard.balance_micro + delta_micro > -limit,
+                *([LoyaltyCard.balance_micro + delta_micro >= 0] if overdraft_guard else []),
             )
             .values(
                 balance_micro=LoyaltyCard.balance_micro + delta_micro,
@@ -241,6 +262,8 @@ async def apply_operation(
         )
     ).first()
     if moved is None:
+        if overdraft_guard:  # a negative delta: only the guard can have refused it
+            raise field_error("delta", OVERDRAFT)
         raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
     new_balance, seq = moved
     # The row already holds these values: set them on the object without making the ORM write them again.
@@ -276,6 +299,10 @@ async def create_operation(
     order_location_id = None
     if fields.order_id is not None:
         order_location_id = await _order_location(session, principal, card, fields.order_id)
+    from patronage.programmes import service as programmes
+    from patronage.programmes import tiers
+
+    no_overdraft = await programmes.no_overdraft(session, card)
     # Everything is read before the balance moves: the card's row lock is held from here to commit.
     operation = await apply_operation(
         session,
@@ -284,7 +311,9 @@ async def create_operation(
         fields.reason,
         order_id=fields.order_id,
         order_location_id=order_location_id,
+        no_overdraft=no_overdraft,
     )
+    await tiers.after_credit(session, principal, card, operation.delta_micro)
     return render_operation(operation, context.timezone)
 
 

@@ -14,6 +14,8 @@ from patronage.loyalty.models import LoyaltyCard
 from patronage.orders.customer_link import Link
 from patronage.orders.models import Order
 from patronage.orders.schemas import OrderLoyaltyOperationIn
+from patronage.programmes import service as programmes
+from patronage.programmes import tiers
 
 
 def _prefixed(error: ValidationFailed, prefix: str) -> ValidationFailed:
@@ -59,9 +61,11 @@ async def apply_loyalty_operations(
                 operation.reason,
                 order_id=order.id,
                 order_location_id=order.location_id,
+                no_overdraft=await programmes.no_overdraft(session, card),
             )
         except ValidationFailed as error:
             raise _prefixed(error, f"loyalty_operations.{index}") from None
+        await tiers.after_credit(session, principal, card, applied.delta_micro)
         rendered.append(
             {
                 "ref": card.ref,

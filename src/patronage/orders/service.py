@@ -35,6 +35,7 @@ from patronage.orders.schemas import (
     parse_time,
 )
 from patronage.pagination import Page, PageRequest, cut_page, keyset
+from patronage.programmes import earning
 from patronage.tenancy.models import Account, Location
 
 # --- events ---------------------------------------------------------------------------------------------
@@ -127,6 +128,7 @@ async def create(
             session, principal, link, order, fields.loyalty_operations
         )
     if link.customer is not None:
+        await earning.settle_order(session, principal, order)  # loyalty programmes (a Patronage extension)
         await refresh_customer_statistics(session, link.customer.id)
     # The customer as it is once this order is in: its statistics and balances include the order.
     order.customer = await customer_copy(session, link)
@@ -269,6 +271,8 @@ async def update(
         refs = await apply_element_changes(session, principal.client_id, order, element_changes, refs)
     order.updated_at = utcnow()
     await session.flush()
+    if status_changed or element_changes is not None:
+        await earning.settle_order(session, principal, order)  # loyalty programmes (a Patronage extension)
     if (status_changed or order.total_minor != total_before) and order.customer_id is not None:
         await refresh_customer_statistics(session, order.customer_id)
     await watch.record(session, render_for, _event_ids(order), location.timezone)
