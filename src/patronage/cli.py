@@ -482,3 +482,135 @@ def export_customer(
             raise CommandError(f"no customer {customer} in list {customer_list}") from None
 
     _print(run_in_transaction(work))
+
+
+# --- loyalty programmes (a Patronage extension) ----------------------------------------------------------
+
+programme_app = typer.Typer(
+    help="Loyalty programmes (a Patronage extension), as GET/PUT/DELETE /v1/customer_lists/:id/loyalty_programmes/:ref"
+    " answer them; without --ref, the programme of the cards without ref.",
+    no_args_is_help=True,
+)
+admin.add_typer(programme_app, name="loyalty-programme")
+
+_LIST_OPTION = typer.Option("--customer-list", help="The customer list's id")
+_REF_OPTION = typer.Option("--ref", help="The card ref of the scheme (left out: the cards without ref)")
+
+
+async def _programme_list(session: Any, customer_list: str) -> Any:
+    from patronage.customer_lists.models import CustomerList
+
+    found = await session.get(CustomerList, customer_list)
+    if found is None:
+        raise CommandError(f"no customer list {customer_list!r}")
+    return found
+
+
+def _programme_command(work: Callable[[Any, Any], Awaitable[Any]], customer_list: str) -> None:
+    from patronage.errors import NotFound
+
+    async def run(session):
+        found = await _programme_list(session, customer_list)
+        try:
+            return await work(session, found)
+        except NotFound as exc:
+            raise CommandError(exc.message) from None
+
+    _print(run_in_transaction(run))
+
+
+@programme_app.command("get")
+def programme_get(customer_list: Annotated[str, _LIST_OPTION], ref: Annotated[str | None, _REF_OPTION] = None) -> None:
+    """Print the scheme's programme."""
+    from patronage.programmes import service
+
+    _programme_command(lambda session, found: service.retrieve(session, found, ref), customer_list)
+
+
+@programme_app.command("list")
+def programme_list(customer_list: Annotated[str, _LIST_OPTION]) -> None:
+    """Print the list's programmes: {"loyalty_programmes": [...]}."""
+    from patronage.programmes import service
+
+    async def work(session, found):
+        return {
+            "loyalty_programmes": [
+                service.render(p, found.owner_timezone) for p in await service.of_list(session, found.id)
+            ]
+        }
+
+    _programme_command(work, customer_list)
+
+
+@programme_app.command("set")
+def programme_set(
+    customer_list: Annotated[str, _LIST_OPTION],
+    body: Annotated[str, typer.Option(help='The programme as PUT takes it, e.g. \'{"points_per_unit": "1"}\'')],
+    ref: Annotated[str | None, _REF_OPTION] = None,
+) -> None:
+    """Create or replace the scheme's programme (fields left out take their default, as with PUT)."""
+    from decimal import Decimal
+
+    from patronage.bodies import parse_model
+    from patronage.programmes import service
+    from patronage.programmes.schemas import ProgrammeIn
+
+    try:
+        data = json.loads(body, parse_float=Decimal)
+    except ValueError as exc:
+        _fail(f"--body is not JSON: {exc}")
+    if not isinstance(data, dict):
+        _fail("--body must be a JSON object")
+
+    async def work(session, found):
+        return await service.put(session, found, ref, parse_model(ProgrammeIn, data))
+
+    _programme_command(work, customer_list)
+
+
+@programme_app.command("delete")
+def programme_delete(
+    customer_list: Annotated[str, _LIST_OPTION], ref: Annotated[str | None, _REF_OPTION] = None
+) -> None:
+    """Delete the scheme's programme (cards, balances and operations stay)."""
+    from patronage.programmes import service
+
+    _programme_command(lambda session, found: service.delete(session, found, ref), customer_list)
+
+
+@admin.command("expire-points")
+def expire_points(
+    now: Annotated[
+        str | None, typer.Option(help="The time of the pass, ISO 8601 (default: now); naive times are UTC")
+    ] = None,
+) -> None:
+    """Run one pass of points expiry (the worker runs one every minute): {"cards", "expired_lots", ...}."""
+    from datetime import UTC, datetime
+
+    from patronage import migrate as migrations
+    from patronage.db import utcnow
+    from patronage.programmes import expiry
+
+    moment = utcnow()
+    if now is not None:
+        try:
+            parsed = datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now {now!r} is not an ISO 8601 time")
+        moment = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    settings = _settings()
+
+    async def main() -> Any:
+        db = Database(settings)
+        try:
+            return (await expiry.run_pass(db, moment)).render()
+        finally:
+            await db.dispose()
+
+    try:
+        migrations.upgrade(settings.database_url)
+        result = asyncio.run(main())
+    except (DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+    _print({**result, "now": moment.isoformat()})

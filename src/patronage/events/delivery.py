@@ -24,6 +24,7 @@ from patronage.db import Database, utcnow
 from patronage.events.callbacks import UnsafeAddress, check_destination
 from patronage.events.models import Callback, Event
 from patronage.events.service import dump, render_event
+from patronage.programmes import expiry
 from patronage.settings import Settings
 
 log = structlog.get_logger("patronage.delivery")
@@ -154,6 +155,7 @@ async def run(settings: Settings, db: Database | None = None, stop: asyncio.Even
     db = db or Database(settings)
     stop = stop or asyncio.Event()
     last_purge = 0.0
+    last_expiry = None
     loop = asyncio.get_running_loop()
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
@@ -165,6 +167,9 @@ async def run(settings: Settings, db: Database | None = None, stop: asyncio.Even
                         async with db.session(write=True) as session:
                             await idempotency.purge_expired(session)
                         last_purge = loop.time()
+                    if last_expiry is None or loop.time() - last_expiry > expiry.PASS_EVERY_SECONDS:
+                        await expiry.run_pass(db, utcnow())  # loyalty programmes' points expiry (an extension)
+                        last_expiry = loop.time()
                 except Exception as exc:  # the database may be away for a while: keep trying
                     log.error("delivery_round_failed", error=logs.describe_exception(exc))  # messages quote values
                 if not handled:
