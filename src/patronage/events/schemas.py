@@ -7,6 +7,7 @@ from pydantic import BaseModel, Discriminator, Field, StrictStr, Tag, WithJsonSc
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerOut
 from patronage.events.service import ACCEPTED
+from patronage.loyalty.schemas import LoyaltyCardOut
 from patronage.orders.schemas import OrderOut
 
 # What `callbacks.check` accepts, documented: the known pairs; another resource only with no event type.
@@ -43,7 +44,8 @@ class CallbackIn(BodyModel):
     url: CallbackUrl | None = Field(None, description="Where events are POSTed; null: passive, events are polled")
     events: dict[StrictStr, list[StrictStr]] = Field(
         examples=[{"customer": ["create", "update"]}],
-        description="Event types by resource: customer and order events fire, HubRise's others are accepted",
+        description="Event types by resource: customer and order events fire, HubRise's others are accepted;"
+        " loyalty_card.update (a Patronage extension: a card changed tier) fires too",
         json_schema_extra=lambda schema: schema.update(_EVENTS_SCHEMA),
     )
 
@@ -81,6 +83,15 @@ class OrderEventSummary(_EventFields):
     location_id: str = Field(examples=["3r4s3-1"])
 
 
+class LoyaltyCardEventSummary(_EventFields):
+    """A Patronage extension: a loyalty card changed tier (programmes.tiers); only for those who subscribe."""
+
+    resource_type: Literal["loyalty_card"]
+    loyalty_card_id: str = Field(examples=["slp8q"])
+    customer_id: str = Field(examples=["ve343"])
+    customer_list_id: str = Field(examples=["sdakm"])
+
+
 # HubRise: ``new_state`` only for create and update, ``previous_state`` only for update (and delete, which
 # Patronage never fires): a create event has no ``previous_state`` key at all.
 class CustomerCreateEvent(CustomerEventSummary):
@@ -105,8 +116,16 @@ class OrderUpdateEvent(OrderEventSummary):
     new_state: OrderState = Field(description="The order after the change")
 
 
+class LoyaltyCardUpdateEvent(LoyaltyCardEventSummary):
+    event_type: Literal["update"]
+    previous_state: LoyaltyCardOut = Field(description="The card before the change of tier")
+    new_state: LoyaltyCardOut = Field(description="The card after the change of tier")
+
+
 # The index lists events without their states; one event is read (and acknowledged) with them.
-EventSummary = Annotated[CustomerEventSummary | OrderEventSummary, Field(discriminator="resource_type")]
+EventSummary = Annotated[
+    CustomerEventSummary | OrderEventSummary | LoyaltyCardEventSummary, Field(discriminator="resource_type")
+]
 
 
 def _kind(value: Any) -> str:
@@ -120,6 +139,7 @@ EventOut = Annotated[
     Annotated[CustomerCreateEvent, Tag("customer.create")]
     | Annotated[CustomerUpdateEvent, Tag("customer.update")]
     | Annotated[OrderCreateEvent, Tag("order.create")]
-    | Annotated[OrderUpdateEvent, Tag("order.update")],
+    | Annotated[OrderUpdateEvent, Tag("order.update")]
+    | Annotated[LoyaltyCardUpdateEvent, Tag("loyalty_card.update")],
     Discriminator(_kind),
 ]

@@ -65,5 +65,10 @@ async def after_credit(session: AsyncSession, cause: Principal | None, card: Loy
     async def render(_: Principal) -> dict[str, Any]:
         return now_state
 
-    ids = {"loyalty_card_id": card.id, "customer_id": card.customer_id, "customer_list_id": card.customer_list_id}
+    ids = {
+        "account_id": card.account_id,
+        "loyalty_card_id": card.id,
+        "customer_id": card.customer_id,
+        "customer_list_id": card.customer_list_id,
+    }
     await watch.record(session, render, ids, timezone)
