@@ -28,7 +28,7 @@ ALGORITHM = "sha256"
 
 def utc_text(moment: datetime) -> str:
     """A stored (naive UTC) time as the hash reads it."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"  # strftime is 8x slower (verify-ledger's hot loop)
 
 
 def operation_hash(
