@@ -1,7 +1,7 @@
 """Loyalty cards and operations (seed §3–4, SPEC §7): an exact ledger under concurrency."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -258,7 +258,11 @@ async def apply_operation(
         raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
     # The row is locked from here to commit: the previous hash read with it is the one to chain to.
     new_balance, seq, previous_hash = moved
-    operation_id, created_at = new_id(), created_at or utcnow()  # an imported operation keeps its original time
+    operation_id = new_id()
+    # An imported operation keeps its original time, stored (and hashed) as naive UTC like every other.
+    created_at = utcnow() if created_at is None else created_at
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC).replace(tzinfo=None)
     chained = operation_hash(
         previous_hash,
         operation_id=operation_id,
