@@ -68,7 +68,8 @@ async def test_concurrent_redemptions_from_two_processes_never_overdraw(tenant: 
     assert (await api.post(f"{card}/operations", json={"delta": "10"})).status_code == 201
     orders = f"/v1/locations/{tenant.location_id}/orders"
     with live_server(database_url, workers=2) as base:
-        limits = httpx.Limits(max_connections=16)
+        # No keep-alive: on a loaded machine the server may close an idle connection as the client reuses it.
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=0)
         headers = {"X-Access-Token": api.token or ""}
         async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
             redemptions = [http.post(f"{card}/operations", json={"delta": "-1"}) for _ in range(24)]
