@@ -339,7 +339,7 @@ async def create_operation(
     from patronage.programmes import service as programmes
     from patronage.programmes import tiers
 
-    no_overdraft = await programmes.no_overdraft(session, card)
+    programme = await programmes.for_card(session, card)  # a Patronage extension: its guard and tiers
     # Everything is read before the balance moves: the card's row lock is held from here to commit.
     operation = await apply_operation(
         session,
@@ -348,9 +348,9 @@ async def create_operation(
         fields.reason,
         order_id=fields.order_id,
         order_location_id=order_location_id,
-        no_overdraft=no_overdraft,
+        no_overdraft=programmes.no_overdraft(programme),
     )
-    await tiers.after_credit(session, principal, card, operation.delta_micro)
+    await tiers.after_credit(session, principal, card, operation.delta_micro, programme)
     return render_operation(operation, context.timezone)
 
 

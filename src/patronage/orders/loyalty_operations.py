@@ -53,6 +53,7 @@ async def apply_loyalty_operations(
     rendered = []
     for index, operation in enumerate(operations):
         card = await _card_for(session, link.customer, operation, index)
+        programme = await programmes.for_card(session, card)  # a Patronage extension: its guard and tiers
         try:
             applied = await loyalty.apply_operation(
                 session,
@@ -61,11 +62,11 @@ async def apply_loyalty_operations(
                 operation.reason,
                 order_id=order.id,
                 order_location_id=order.location_id,
-                no_overdraft=await programmes.no_overdraft(session, card),
+                no_overdraft=programmes.no_overdraft(programme),
             )
         except ValidationFailed as error:
             raise _prefixed(error, f"loyalty_operations.{index}") from None
-        await tiers.after_credit(session, principal, card, applied.delta_micro)
+        await tiers.after_credit(session, principal, card, applied.delta_micro, programme)
         rendered.append(
             {
                 "ref": card.ref,

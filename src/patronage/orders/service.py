@@ -121,7 +121,7 @@ async def create(
             session, principal, link, order, fields.loyalty_operations
         )
     if link.customer is not None:
-        await earning.settle_order(session, principal, order)  # loyalty programmes (a Patronage extension)
+        await earning.settle_order(session, principal, order, created=True)  # loyalty programmes (an extension)
         await refresh_customer_statistics(session, link.customer.id)
     # The customer as it is once this order is in: its statistics and balances include the order.
     order.customer = await customer_copy(session, link)

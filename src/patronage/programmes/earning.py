@@ -93,9 +93,27 @@ async def _scheme_card(session: AsyncSession, order: Order, programme: LoyaltyPr
 
 
 async def _settle(
-    session: AsyncSession, cause: Principal | None, order: Order, programme: LoyaltyProgramme, exponent: int
+    session: AsyncSession,
+    cause: Principal | None,
+    order: Order,
+    programme: LoyaltyProgramme,
+    exponent: int,
+    *,
+    created: bool,
 ) -> None:
     earning_now = order.status in programme.earning_statuses
+    if created:
+        # A new order has credited nothing yet, and no other request can see it: one INSERT records the credit.
+        if not earning_now:
+            return
+        due = points_for(earning_amount(order, programme), exponent, programme)
+        if due == 0:
+            return
+        card = await _scheme_card(session, order, programme)
+        await _credit(session, cause, order, programme, card, due, EARNED)
+        session.add(OrderEarning(order_id=order.id, loyalty_card_id=card.id, credited_micro=due, updated_at=utcnow()))
+        await session.flush()
+        return
     card = await _earning_card(session, order, programme)
     if card is None:
         if not earning_now:
@@ -113,28 +131,38 @@ async def _settle(
     )
     assert credited is not None
     due = 0 if order.status in REVERSING_STATUSES else points_for(earning_amount(order, programme), exponent, programme)
-    delta = due - credited
-    if delta == 0:
+    if due == credited:
         return
     reasons = {True: f"Points reversed: order {order.status}", False: EARNED if credited == 0 else ADJUSTED}
-    reason = reasons[due == 0]
-    await loyalty.apply_operation(
-        session,
-        card,
-        Decimal(delta).scaleb(-6),
-        reason,
-        order_id=order.id,
-        order_location_id=order.location_id,
-    )
+    await _credit(session, cause, order, programme, card, due - credited, reasons[due == 0])
     await session.execute(
         update(OrderEarning)
         .where(OrderEarning.order_id == order.id, OrderEarning.loyalty_card_id == card.id)
         .values(credited_micro=due, updated_at=utcnow())
     )
-    await tiers.after_credit(session, cause, card, delta)
 
 
-async def settle_order(session: AsyncSession, cause: Principal | None, order: Order) -> None:
+async def _credit(
+    session: AsyncSession,
+    cause: Principal | None,
+    order: Order,
+    programme: LoyaltyProgramme,
+    card: LoyaltyCard,
+    delta_micro: int,
+    reason: str,
+) -> None:
+    await loyalty.apply_operation(
+        session,
+        card,
+        Decimal(delta_micro).scaleb(-6),
+        reason,
+        order_id=order.id,
+        order_location_id=order.location_id,
+    )
+    await tiers.after_credit(session, cause, card, delta_micro, programme)
+
+
+async def settle_order(session: AsyncSession, cause: Principal | None, order: Order, *, created: bool = False) -> None:
     """Brings each of the list's programmes' credit for ``order`` to what it should be now (module docstring).
     Called by orders.service after a create, and after an update that changed the status or the elements."""
     if order.customer_id is None or order.customer_list_id is None:
@@ -147,4 +175,4 @@ async def settle_order(session: AsyncSession, cause: Principal | None, order: Or
         return
     exponent = currency_exponent(order.currency)
     for programme in sorted(schemes, key=lambda p: (p.ref is not None, p.ref or "")):
-        await _settle(session, cause, order, programme, exponent)
+        await _settle(session, cause, order, programme, exponent, created=created)

@@ -94,9 +94,8 @@ async def for_card(session: AsyncSession, card: LoyaltyCard) -> LoyaltyProgramme
     return await find(session, card.customer_list_id, card.ref)
 
 
-async def no_overdraft(session: AsyncSession, card: LoyaltyCard) -> bool:
+def no_overdraft(programme: LoyaltyProgramme | None) -> bool:
     """Whether the card's programme forbids a negative balance (no programme: HubRise's rule, it may)."""
-    programme = await for_card(session, card)
     return programme is not None and not programme.allow_negative_balance
 
 

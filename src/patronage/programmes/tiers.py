@@ -15,18 +15,22 @@ from patronage.events import service as events
 from patronage.loyalty import service as loyalty
 from patronage.loyalty.models import LoyaltyCard
 from patronage.programmes import service as programmes
+from patronage.programmes.models import LoyaltyProgramme
 
 RESOURCE_TYPE = "loyalty_card"
 EVENT_TYPE = "update"
 
 
-async def after_credit(session: AsyncSession, cause: Principal | None, card: LoyaltyCard, delta_micro: int) -> None:
-    """Called after an operation of ``delta_micro`` moved ``card`` (in the same transaction): fires the event
-    when it changed the card's tier."""
-    if delta_micro <= 0:
-        return
-    programme = await programmes.for_card(session, card)
-    if programme is None or not programme.tiers:
+async def after_credit(
+    session: AsyncSession,
+    cause: Principal | None,
+    card: LoyaltyCard,
+    delta_micro: int,
+    programme: LoyaltyProgramme | None,
+) -> None:
+    """Called after an operation of ``delta_micro`` moved ``card`` (in the same transaction), with the card's
+    programme (programmes.service.for_card, read before): fires the event when it changed the card's tier."""
+    if delta_micro <= 0 or programme is None or not programme.tiers:
         return
     after = (await programmes.lifetime_points(session, [card.id]))[card.id]
     before = after - delta_micro
