@@ -469,7 +469,7 @@ async def test_follow_mirrors_the_source_until_sigterm(
             if local == expected or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
-        assert local == expected, "".join(log[-20:])
+        assert not differences(local, expected), (differences(local, expected), "".join(log[-20:]))
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = await asyncio.to_thread(process.communicate, timeout=60)

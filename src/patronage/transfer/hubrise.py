@@ -231,10 +231,23 @@ class Importer:
         self.lists: dict[str, str] = {}  # source list id -> local list id
         self.list_currency: dict[str, str] = {}  # local list id -> currency
         self.started = utcnow()
-        self.card_clock = 0  # cards carry no created_at: walk order (newest first) gives them decreasing times
+        self.card_base = self.started  # see start_card_walk
+        self.card_clock = 0
         self.deep_cursor = 0
         self.imported = False  # the first pass over every list is done
         self.ties: dict[str, tuple[datetime | None, int]] = {}  # per source list: the walk's last second, rank
+
+    def start_card_walk(self) -> None:
+        """Cards carry no ``created_at`` in the API, and the index lists them newest first: along a walk, the
+        cards created get decreasing times from a base, so the local index keeps the source's order. The first
+        import's base is the source's first run (the same on a resumed run); later walks start from now."""
+        self.card_base = self.started if not self.imported else utcnow()
+        self.card_clock = 0
+
+    def progress(self, message: str) -> None:
+        """Walk progress: during the import; a follow cycle reports what it changed instead."""
+        if not self.imported:
+            self.log(message)
 
     def stop(self) -> None:
         self.stop_requested = True
@@ -447,7 +460,7 @@ class Importer:
             async with self.db.session(write=True) as session:
                 await self.upsert_customers(session, item.id, local_list, page, walking=True)
             seen += len(page)
-            self.log(f"list {item.id}: {seen} customers read")
+            self.progress(f"list {item.id}: {seen} customers read")
             self.check_stop()
         await self.sync_cards_of_list(item.id, local_list)
 
@@ -553,11 +566,12 @@ class Importer:
     # --- cards --------------------------------------------------------------------------------------
 
     async def sync_cards_of_list(self, source_list: str, local_list: str) -> None:
+        self.start_card_walk()
         seen = 0
         async for page in self.api.pages(f"/customer_lists/{source_list}/loyalty_cards"):
             await self.sync_cards(source_list, local_list, page)
             seen += len(page)
-            self.log(f"list {source_list}: {seen} loyalty cards read")
+            self.progress(f"list {source_list}: {seen} loyalty cards read")
             self.check_stop()
 
     async def sync_cards(self, source_list: str, local_list: str, cards: list[dict[str, Any]]) -> None:
@@ -626,7 +640,7 @@ class Importer:
             return None
         local_id = await self.free_id(session, LoyaltyCard, data["id"])
         # Newest first on the source: earlier in the walk is newer, so created_at decreases along it.
-        created_at = self.started - timedelta(microseconds=self.card_clock)
+        created_at = self.card_base - timedelta(microseconds=self.card_clock)
         card = LoyaltyCard(
             id=local_id,
             account_id=self.options.account_id,
@@ -756,6 +770,7 @@ class Importer:
         """Until stopped: events, then what fires none (lists, cards, newest operations), then a pause."""
         while not self.stop_requested:
             self.summary.cycles += 1
+            before = self.changes()
             await self.apply_events()
             self.check_stop()
             source_lists = await self.discover_lists()
@@ -776,7 +791,22 @@ class Importer:
                 else:
                     await self.sync_cards_of_list(item.id, self.lists[item.id])
             await self.deep_check()
+            if (after := self.changes()) != before:
+                moved = ", ".join(f"{name} +{after[name] - before[name]}" for name in after if after[name] != before[name])
+                self.log(f"cycle {self.summary.cycles}: {moved}")
             await self.api._sleep(self.options.interval)
+
+    def changes(self) -> dict[str, int]:
+        summary = self.summary
+        return {
+            "events": summary.events_applied,
+            "lists": summary.lists.created,
+            "customers created": summary.customers.created,
+            "customers updated": summary.customers.updated,
+            "cards created": summary.cards.created,
+            "cards updated": summary.cards.updated,
+            "operations": summary.operations.created,
+        }
 
     async def apply_events(self) -> None:
         async for page in self.api.pages("/callback/events"):
@@ -809,9 +839,8 @@ class Importer:
             await self.upsert_customers(session, source_list, local_list, [state])
         # A card change the source reports with the customer: its cards, read now.
         if state.get("loyalty_cards"):
-            cards = await self.api.all(
-                f"/customer_lists/{source_list}/loyalty_cards", {"customer_id": state["id"]}
-            )
+            cards = await self.api.all(f"/customer_lists/{source_list}/loyalty_cards", {"customer_id": state["id"]})
+            self.start_card_walk()
             await self.sync_cards(source_list, local_list, cards)
 
     async def deep_check(self) -> None:
