@@ -12,12 +12,14 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,9 @@ class Source:
             query["cursor"] = cursor
 
 
-def make_source(source_url: str, base: str) -> Source:
+def make_source(source_url: str, base: str, *, location_reader: bool = False) -> Source:
+    """A new tenant on the source; ``location_reader``: the importer's token is of the first location."""
+
     async def build() -> dict[str, str]:
         db = Database(Settings(database_url=source_url, rate_limits="off", access_log=False))
         try:
@@ -102,9 +106,10 @@ def make_source(source_url: str, base: str) -> Source:
                 lyon = await tenancy.create_location(session, account, "Lyon")
                 client = (await auth.create_client(session, "Source POS", [])).client
                 tokens = {}
-                for name, scope in (("writer", WRITE), ("reader", READ)):
+                reader = ("location[all_customer_lists.read]", paris) if location_reader else (READ, None)
+                for name, (scope, location) in (("writer", (WRITE, None)), ("reader", reader)):
                     answer = await auth.connect(
-                        session, client, account=account, location=None, scope_text=scope, customer_list=None
+                        session, client, account=account, location=location, scope_text=scope, customer_list=None
                     )
                     tokens[name] = answer["access_token"]
                     tokens[f"{name}_connection"] = answer["connection_id"]
@@ -159,12 +164,15 @@ def fill(source: Source, *, customers: int, long_ledger: int) -> dict[str, Any]:
 
     made_cards = [card for group in parallel(cards, list(enumerate(made))) for card in group]
     list_id, long_card = made_cards[0]
+    ledger = f"/v1/customer_lists/{list_id}/loyalty_cards/{long_card}/operations"
     for k in range(long_ledger):
-        source.post(f"/v1/customer_lists/{list_id}/loyalty_cards/{long_card}/operations", {"delta": str(k % 9 - 3) + ".1", "reason": f"op {k}"})  # fmt: skip
+        source.post(ledger, {"delta": f"{k % 9 - 3}.1", "reason": f"op {k}"})
     # An operation attached to an order of the source (the order is not imported: its id becomes null).
     order_list, order_customer = next(entry for entry in made if entry[0] == lists[1])
     order = source.post(f"/v1/locations/{ids['paris']}/orders", {"status": "new", "customer_id": order_customer["id"]})
-    card = source.post(f"/v1/customer_lists/{order_list}/loyalty_cards", {"customer_id": order_customer["id"], "ref": "ORD"})  # fmt: skip
+    card = source.post(
+        f"/v1/customer_lists/{order_list}/loyalty_cards", {"customer_id": order_customer["id"], "ref": "ORD"}
+    )
     source.post(
         f"/v1/customer_lists/{order_list}/loyalty_cards/{card['id']}/operations",
         {"delta": "4.2", "reason": "Points earned on order", "order_id": order["id"]},
@@ -212,7 +220,9 @@ def differences(local: Any, expected: Any, path: str = "") -> list[str]:
             out += differences(local.get(key, "<missing>"), expected.get(key, "<missing>"), f"{path}.{key}")
         return out[:10]
     if isinstance(local, list) and isinstance(expected, list) and len(local) == len(expected):
-        return [d for i, (a, b) in enumerate(zip(local, expected, strict=True)) for d in differences(a, b, f"{path}[{i}]")][:10]
+        return [
+            d for i, (a, b) in enumerate(zip(local, expected, strict=True)) for d in differences(a, b, f"{path}[{i}]")
+        ][:10]
     return [] if local == expected else [f"{path}: {str(local)[:300]} != {str(expected)[:300]}"]
 
 
@@ -280,6 +290,10 @@ async def run_import(database_url: str, source: Source, tenant: Tenant, *extra: 
     return json.loads(done.stdout)
 
 
+def all_ledgers(snap: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    return [ops for content in snap.values() for ops in content["operations"].values()]
+
+
 def local_ids(snap: dict[str, Any]) -> dict[str, set[str]]:
     return {
         "customers": {c["id"] for content in snap.values() for c in content["customers"]},
@@ -334,6 +348,9 @@ async def test_import_copies_everything_and_a_rerun_changes_nothing(
     assert again["customers"]["updated"] == again["loyalty_cards"]["updated"] == 0
     assert again["customers"]["skipped"] == made["customers"]
     assert await local_snapshot(tenant, made["lists"]) == local
+    # --full re-reads every card's newest operations: each card with a ledger meets its newest one, known.
+    full = await run_import(database_url, source, tenant, "--full")
+    assert full["operations"] == {"created": 0, "skipped": sum(1 for ops in all_ledgers(expected) if ops)}
 
 
 async def test_an_interrupted_import_resumes_without_duplicates(
@@ -344,21 +361,10 @@ async def test_an_interrupted_import_resumes_without_duplicates(
     expected = await asyncio.to_thread(snapshot, source.reader, made["lists"])
 
     # Small pages make many commits; the import is killed (SIGKILL: no clean-up) once it is writing cards.
-    process = subprocess.Popen(
-        command(database_url, source, tenant, "--page-size", "5"),
-        env=env(database_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    returncode, seen = await asyncio.to_thread(
+        kill_mid_way, command(database_url, source, tenant, "--page-size", "5"), env(database_url)
     )
-    seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if "loyalty cards read" in line and len([s for s in seen if "loyalty cards read" in s]) >= 3:
-            break
-    process.kill()
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "".join(seen)
+    assert returncode == -signal.SIGKILL, seen
     partial = await local_snapshot_partial(tenant, made["lists"])
     assert 0 < partial < len(local_ids(expected)["operations"])
 
@@ -367,6 +373,25 @@ async def test_an_interrupted_import_resumes_without_duplicates(
     local = await local_snapshot(tenant, made["lists"])
     assert local == without_orders(expected)  # nothing missing, nothing twice
     assert (await run_import(database_url, source, tenant))["operations"]["created"] == 0
+
+
+def kill_mid_way(args: list[str], environment: dict[str, str]) -> tuple[int, str]:
+    """Runs the import until it has written a few pages of cards, then SIGKILLs it."""
+    process = subprocess.Popen(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, pages = [], 0
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        pages += "loyalty cards read" in line
+        if pages >= 3:
+            break
+    process.kill()
+    process.wait()
+    return process.returncode, "".join(seen)
+
+
+def start(args: list[str], environment: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 async def local_snapshot_partial(tenant: Tenant, lists: list[str]) -> int:
@@ -413,13 +438,8 @@ async def test_follow_mirrors_the_source_until_sigterm(
 ) -> None:
     source = await asyncio.to_thread(make_source, source_url, source_base)
     made = await asyncio.to_thread(fill, source, customers=12, long_ledger=5)
-    process = subprocess.Popen(
-        command(database_url, source, tenant, "--follow", "--interval", "0.3", "--deep-checks", "100"),
-        env=env(database_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = command(database_url, source, tenant, "--follow", "--interval", "0.3", "--deep-checks", "100")
+    process = await asyncio.to_thread(start, args, env(database_url))
     log: list[str] = []
     following = threading.Event()
 
@@ -508,9 +528,80 @@ async def test_bad_sources_and_arguments_are_a_message_and_exit_1(
     assert (await api.get(f"/v1/locations/{tenant.location_id}/customer_lists")).json() == []
 
 
-def free_port() -> int:
-    import socket
+class FlakyProxy(ThreadingHTTPServer):
+    """In front of the source: every 4th request answers 503, every 7th loses its connection without an answer."""
 
+    def __init__(self, target: str):
+        self.target = target
+        self.count = 0
+        self.lock = threading.Lock()
+        self.failed = 0
+        super().__init__(("127.0.0.1", 0), FlakyHandler)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class FlakyHandler(BaseHTTPRequestHandler):
+    server: FlakyProxy
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def handle_any(self) -> None:
+        with self.server.lock:
+            self.server.count += 1
+            n = self.server.count
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if n % 7 == 0:
+            self.server.failed += 1
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if n % 4 == 0:
+            self.server.failed += 1
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("x-access-token", "content-type")}
+        answer = httpx.request(self.command, self.server.target + self.path, headers=headers, content=body or None)
+        self.send_response(answer.status_code)
+        for name in ("Content-Type", "X-Cursor-Next", "Retry-After"):
+            if name in answer.headers:
+                self.send_header(name, answer.headers[name])
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = handle_any
+
+
+async def test_a_flaky_source_is_retried_and_a_location_token_brings_what_it_sees(
+    database_url: str, source_url: str, source_base: str, tenant: Tenant
+) -> None:
+    source = await asyncio.to_thread(make_source, source_url, source_base, location_reader=True)
+    made = await asyncio.to_thread(fill, source, customers=15, long_ledger=4)
+    club, paris, lyon = made["lists"]
+    expected = await asyncio.to_thread(snapshot, source.reader, [club, paris])
+    proxy = FlakyProxy(source_base)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        flaky = Source(proxy.base, source.ids)
+        summary = await run_import(database_url, flaky, tenant, "--page-size", "10")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert proxy.failed >= 3 and summary["retried"] >= proxy.failed
+    assert summary["lists"]["created"] == 2  # the account's list and the location's; not the other location's
+    local = await local_snapshot(tenant, [club, paris])
+    assert not differences(local, without_orders(expected)), differences(local, without_orders(expected))
+    api = await tenant.api(READ, location_id=None)
+    assert (await api.get(f"/v1/customer_lists/{lyon}")).status_code == 404
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -40,12 +40,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.auth.models import Client
 from patronage.customer_lists.models import CustomerList
+from patronage.customers import erasure
 from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.db import Database, utcnow
 from patronage.formats import currency_exponent
 from patronage.ids import new_id
 from patronage.loyalty import service as loyalty
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
+from patronage.orders import service as orders_service
 from patronage.orders.models import Order
 from patronage.tenancy.models import Account, Location
 from patronage.transfer.hubrise_client import RETRIES, SourceApi, SourceError, Stopped
@@ -235,6 +237,7 @@ class Importer:
         self.card_clock = 0
         self.deep_cursor = 0
         self.imported = False  # the first pass over every list is done
+        self.left_out: set[str] = set()  # source lists that appeared while following and cannot be mirrored
         self.ties: dict[str, tuple[datetime | None, int]] = {}  # per source list: the walk's last second, rank
 
     def start_card_walk(self) -> None:
@@ -416,7 +419,10 @@ class Importer:
     @staticmethod
     async def free_id(session: AsyncSession, model: type, wanted: str) -> str:
         """The source's id when it fits the local columns and no local row has it, else a new one."""
-        if LOCAL_ID.fullmatch(wanted or "") and await session.scalar(select(model.id).where(model.id == wanted)) is None:
+        if (
+            LOCAL_ID.fullmatch(wanted or "")
+            and await session.scalar(select(model.id).where(model.id == wanted)) is None
+        ):
             return wanted
         return new_id()
 
@@ -531,6 +537,10 @@ class Importer:
                         setattr(customer, name, value)
                     customer.updated_at = utcnow()
                     self.summary.customers.updated += 1
+                    if changed.get("anonymised") is True:  # anonymised on the source since: every local copy too
+                        await session.flush()
+                        await orders_service.anonymise_customer_orders(session, customer.id)
+                        await erasure.scrub_stored_copies(session, customer.account_id, customer.id)
                 else:
                     self.summary.customers.skipped += 1
             local_ids[data["id"]] = local_id
@@ -549,7 +559,9 @@ class Importer:
                 await session.delete(row)
             return
         if row is None:
-            session.add(CustomerPrivateRef(customer_id=customer_id, client_id=client_id, customer_list_id=list_id, ref=ref))
+            session.add(
+                CustomerPrivateRef(customer_id=customer_id, client_id=client_id, customer_list_id=list_id, ref=ref)
+            )
             self.summary.private_refs += 1
         elif row.ref != ref:
             row.ref = ref
@@ -770,31 +782,46 @@ class Importer:
         """Until stopped: events, then what fires none (lists, cards, newest operations), then a pause."""
         while not self.stop_requested:
             self.summary.cycles += 1
-            before = self.changes()
-            await self.apply_events()
-            self.check_stop()
-            source_lists = await self.discover_lists()
-            new = [item for item in source_lists if item.id not in self.lists]
-            if new:
-                async with self.db.session(write=False) as session:
-                    for item in new:
-                        if item.location_id and item.location_id not in self.options.locations:
-                            self.log(f"list {item.id} of source location {item.location_id}: no --location, skipped")
-                            continue
-                        await self._check_name(session, item)
-            for item in source_lists:
-                self.check_stop()
-                if item.id not in self.lists:
-                    if item.location_id and item.location_id not in self.options.locations:
-                        continue
-                    await self.import_list(item)
-                else:
-                    await self.sync_cards_of_list(item.id, self.lists[item.id])
-            await self.deep_check()
-            if (after := self.changes()) != before:
-                moved = ", ".join(f"{name} +{after[name] - before[name]}" for name in after if after[name] != before[name])
-                self.log(f"cycle {self.summary.cycles}: {moved}")
+            try:
+                await self.cycle()
+            except SourceError as exc:
+                if exc.fatal:
+                    raise
+                self.log(f"cycle {self.summary.cycles}: {exc}; trying again next cycle")
             await self.api._sleep(self.options.interval)
+
+    async def cycle(self) -> None:
+        """One follow step: events, new lists, every list's cards, a few cards' newest operations."""
+        before = self.changes()
+        await self.apply_events()
+        self.check_stop()
+        source_lists = await self.discover_lists()
+        for item in source_lists:
+            self.check_stop()
+            if item.id in self.lists:
+                await self.sync_cards_of_list(item.id, self.lists[item.id])
+            elif await self.can_add(item):
+                await self.import_list(item)
+        await self.deep_check()
+        if (after := self.changes()) != before:
+            moved = ", ".join(f"{name} +{after[name] - before[name]}" for name in after if after[name] != before[name])
+            self.log(f"cycle {self.summary.cycles}: {moved}")
+
+    async def can_add(self, item: SourceList) -> bool:
+        """Whether a list that appeared on the source while following can be imported (else said once)."""
+        problem = None
+        if item.location_id and item.location_id not in self.options.locations:
+            problem = f"its source location {item.location_id} has no --location"
+        else:
+            async with self.db.session(write=False) as session:
+                try:
+                    await self._check_name(session, item)
+                except ImportError_ as exc:
+                    problem = str(exc)
+        if problem and item.id not in self.left_out:
+            self.left_out.add(item.id)
+            self.log(f"list {item.id} ({item.name}) not mirrored: {problem}")
+        return problem is None
 
     def changes(self) -> dict[str, int]:
         summary = self.summary
@@ -830,9 +857,9 @@ class Importer:
             if listed is None:
                 return
             location = listed.get("location_id", self.source_location_id)
-            if location and location not in self.options.locations:
-                return
-            await self.import_list(SourceList(listed["id"], listed["name"], location, parse_time(listed.get("created_at"))))
+            item = SourceList(listed["id"], listed["name"], location, parse_time(listed.get("created_at")))
+            if await self.can_add(item):
+                await self.import_list(item)
             return
         local_list = self.lists[source_list]
         async with self.db.session(write=True) as session:

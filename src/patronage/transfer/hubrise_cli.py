@@ -11,7 +11,9 @@ def _locations(values: list[str]) -> dict[str, str]:
     for value in values:
         source, sep, local = value.partition("=")
         if not sep or not source.strip() or not local.strip():
-            raise typer.BadParameter(f"{value!r}: expected SOURCE_LOCATION_ID=LOCAL_LOCATION_ID", param_hint="--location")
+            raise typer.BadParameter(
+                f"{value!r}: expected SOURCE_LOCATION_ID=LOCAL_LOCATION_ID", param_hint="--location"
+            )
         mapping[source.strip()] = local.strip()
     return mapping
 
@@ -22,7 +24,14 @@ def register(group: typer.Typer) -> None:
     @group.command("hubrise")
     def import_hubrise(
         base_url: Annotated[str, typer.Option("--base-url", help="The source API, e.g. https://api.hubrise.com")],
-        token: Annotated[str, typer.Option("--token", help="The source access token (never stored)")],
+        token: Annotated[
+            str,
+            typer.Option(
+                "--token",
+                envvar="PATRONAGE_SOURCE_TOKEN",
+                help="The source access token (never stored; the variable keeps it out of the process list)",
+            ),
+        ],
         account: Annotated[str, typer.Option("--account", help="Local account the data lands in")],
         client: Annotated[
             str | None, typer.Option("--client", help="Local client that gets the token's private refs")
@@ -46,8 +55,11 @@ def register(group: typer.Typer) -> None:
         import asyncio
         import json
 
+        from sqlalchemy.exc import DBAPIError
+
         from patronage import cli, migrate
         from patronage.db import Database
+        from patronage.errors import ValidationFailed
         from patronage.transfer import hubrise
 
         options = hubrise.Options(
@@ -79,6 +91,13 @@ def register(group: typer.Typer) -> None:
             summary, stopped = asyncio.run(main())
         except (hubrise.ImportError_, hubrise.SourceError) as exc:
             cli._fail(str(exc))
+            return
+        except ValidationFailed as exc:  # a source value the local rules refuse (a balance beyond the limit...)
+            cli._fail("; ".join(f"{e['field']} {e['message']}" for e in exc.errors or []) or exc.message)
+            return
+        except (DBAPIError, ConnectionError, TimeoutError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            cli._fail(f"database {cli._safe_url(settings.database_url)}: {reason}")
             return
         typer.echo(json.dumps(summary))
         if stopped and not follow:

@@ -17,7 +17,12 @@ MAX_WAIT = 120.0  # seconds: the longest Retry-After honoured at once (a longer 
 
 
 class SourceError(Exception):
-    """The source refused or cannot be reached: reported on stderr, exit 1."""
+    """The source refused or cannot be reached: reported on stderr, exit 1 (a follow cycle tries again later,
+    unless ``fatal``: the token is refused)."""
+
+    def __init__(self, message: str, *, fatal: bool = False):
+        super().__init__(message)
+        self.fatal = fatal
 
 
 class Stopped(Exception):
@@ -94,7 +99,7 @@ class SourceApi:
                 await self._backoff(attempt, f"{method} {path}: {response.status_code}")
                 continue
             if response.status_code == 401:
-                raise SourceError(f"the source refused the token (401 on {method} {path})")
+                raise SourceError(f"the source refused the token (401 on {method} {path})", fatal=True)
             return response
 
     async def _backoff(self, attempt: int, why: str) -> None:

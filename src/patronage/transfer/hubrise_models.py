@@ -36,9 +36,7 @@ class HubriseMapping(Base):
     __tablename__ = "hubrise_mapping"
     __table_args__ = (Index("ix_hubrise_mapping_local", "source_key", "kind", "local_id"),)
 
-    source_key: Mapped[str] = mapped_column(
-        ForeignKey("hubrise_source.key", ondelete="CASCADE"), primary_key=True
-    )
+    source_key: Mapped[str] = mapped_column(ForeignKey("hubrise_source.key", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     local_id: Mapped[str] = mapped_column(String(16))
