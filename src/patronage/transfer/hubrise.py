@@ -114,6 +114,8 @@ class Summary:
     operation_orders_dropped: int = 0  # order ids the source gave that no local order has: imported as null
     new_balance_mismatches: list[dict[str, str]] = field(default_factory=list)
     new_balance_mismatch_count: int = 0
+    balance_mismatches: list[dict[str, str]] = field(default_factory=list)
+    balance_mismatch_count: int = 0
     card_conflicts: list[dict[str, str]] = field(default_factory=list)
     events_applied: int = 0
     cycles: int = 0
@@ -620,12 +622,13 @@ class Importer:
                     else:
                         card.name, card.ref = data.get("name"), data.get("ref")
                         self.summary.cards.updated += 1
-                elif card.balance_micro == micro(data["balance"]) and mapping.done:
+                in_step = mapping.done and mapping.state is not None and micro(mapping.state) == micro(data["balance"])
+                if in_step and (card.name, card.ref) == (data.get("name"), data.get("ref")):
                     self.summary.cards.skipped += 1
-                if self.options.full or not mapping.done or card.balance_micro != micro(data["balance"]):
+                if self.options.full or not in_step:
                     to_sync.append((data, card.id))
         for data, local_card in to_sync:
-            await self.sync_operations(source_list, data["id"], local_card)
+            await self.sync_operations(source_list, data["id"], local_card, data["balance"])
             self.check_stop()
 
     async def ref_taken(self, session: AsyncSession, customer_id: str, ref: str | None, exclude: str | None) -> bool:
@@ -682,12 +685,17 @@ class Importer:
                 return bool(await self.mapped(session, "operation", [page[0]["id"]]))
         return True
 
-    async def sync_operations(self, source_list: str, source_card: str, local_card: str) -> None:
+    async def sync_operations(self, source_list: str, source_card: str, local_card: str, balance: Any) -> None:
         """Reads the card's operations newest first until one already imported, then applies the others oldest
-        first, in batches (each batch commits with its mappings)."""
+        first, in batches (each batch commits with its mappings). The source's balance is its newest
+        operation's ``new_balance`` as read now (``balance``, the card's as listed, when it has none): the
+        card is marked in step at that balance, and a local balance that differs is reported."""
         path = f"/customer_lists/{source_list}/loyalty_cards/{source_card}/operations"
         missing: list[dict[str, Any]] = []
+        observed = balance
         async for page in self.api.pages(path):
+            if page and not missing and observed is balance and page[0].get("new_balance") is not None:
+                observed = page[0]["new_balance"]
             async with self.db.session(write=False) as session:
                 known = await self.mapped(session, "operation", [operation["id"] for operation in page])
             reached = False
@@ -700,11 +708,7 @@ class Importer:
             if reached:
                 break
         missing.reverse()
-        if not missing:
-            async with self.db.session(write=True) as session:
-                await self.mark_done(session, source_card)
-            return
-        batches = list(chunks(missing, OPERATION_BATCH))
+        batches = list(chunks(missing, OPERATION_BATCH)) or [[]]
         for number, batch in enumerate(batches, 1):
             async with self.db.session(write=True) as session:
                 card = await session.get(LoyaltyCard, local_card)
@@ -713,10 +717,25 @@ class Importer:
                 for data in batch:
                     await self.apply(session, card, data, source_card)
                 if number == len(batches):
-                    await self.mark_done(session, source_card)
+                    await self.mark_done(session, source_card, observed)
+                    if observed is not None and micro(observed) != card.balance_micro:
+                        self.balance_mismatch(card, observed)
             self.check_stop()
 
-    async def mark_done(self, session: AsyncSession, source_card: str) -> None:
+    def balance_mismatch(self, card: LoyaltyCard, observed: Any) -> None:
+        """A card whose local balance is not the source's once in step: a local operation since a switch-over,
+        or a source operation that disagrees with its own chain."""
+        self.summary.balance_mismatch_count += 1
+        if len(self.summary.balance_mismatches) < MAX_REPORTED:
+            self.summary.balance_mismatches.append(
+                {
+                    "loyalty_card_id": card.id,
+                    "source_balance": str(observed),
+                    "balance": loyalty.points(card.balance_micro),
+                }
+            )
+
+    async def mark_done(self, session: AsyncSession, source_card: str, balance: Any) -> None:
         await session.execute(
             update(HubriseMapping)
             .where(
@@ -724,7 +743,7 @@ class Importer:
                 HubriseMapping.kind == "card",
                 HubriseMapping.source_id == source_card,
             )
-            .values(done=True)
+            .values(done=True, **({} if balance is None else {"state": str(balance)}))
         )
 
     async def apply(self, session: AsyncSession, card: LoyaltyCard, data: dict[str, Any], source_card: str) -> None:
@@ -901,7 +920,7 @@ class Importer:
             if source_list is None:
                 continue
             if not await self.newest_known(source_list, source_card):
-                await self.sync_operations(source_list, source_card, local_card)
+                await self.sync_operations(source_list, source_card, local_card, None)  # the balance is unchanged
 
     def report(self, seconds: float, complete: bool) -> dict[str, Any]:
         summary = self.summary
@@ -917,6 +936,8 @@ class Importer:
             "operation_orders_dropped": summary.operation_orders_dropped,
             "new_balance_mismatches": summary.new_balance_mismatch_count,
             "new_balance_mismatch_samples": summary.new_balance_mismatches,
+            "balance_mismatches": summary.balance_mismatch_count,
+            "balance_mismatch_samples": summary.balance_mismatches,
             "card_conflicts": summary.card_conflicts,
             "events_applied": summary.events_applied,
             "follow_cycles": summary.cycles,

@@ -31,7 +31,8 @@ class HubriseSource(Base):
 class HubriseMapping(Base):
     """A source resource (``kind``: list, customer, card, operation) and the local row it became.
 
-    ``done`` on a card: every operation the source had when the card was last read is applied locally."""
+    ``done`` on a card: every operation the source had when the card was last read is applied locally.
+    ``parent_id``: the source list of a customer, the source customer of a card, the source card of an operation."""
 
     __tablename__ = "hubrise_mapping"
     __table_args__ = (Index("ix_hubrise_mapping_local", "source_key", "kind", "local_id"),)
@@ -40,6 +41,9 @@ class HubriseMapping(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     local_id: Mapped[str] = mapped_column(String(16))
-    parent_id: Mapped[str | None] = mapped_column(String(64))  # the source list of a customer or card
+    parent_id: Mapped[str | None] = mapped_column(String(64))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # On a card: its balance on the source when it was last brought in step (the card is read again when the
+    # source's balance moves from it; the local balance may differ once a switched-over client writes locally).
+    state: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("local_id", sa.String(length=16), nullable=False),
         sa.Column("parent_id", sa.String(length=64), nullable=True),
         sa.Column("done", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_key"],
