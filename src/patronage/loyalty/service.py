@@ -1,7 +1,7 @@
 """Loyalty cards and operations (seed §3–4, SPEC §7): an exact ledger under concurrency."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +16,10 @@ from patronage.customer_lists.service import context_of
 from patronage.customers.models import Customer
 from patronage.db import utcnow
 from patronage.errors import NotFound, ValidationFailed, field_error
-from patronage.formats import render_decimal, render_time
+from patronage.formats import TIME_SYNTAX, parse_time, render_time
 from patronage.ids import new_id
-from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation
+from patronage.loyalty.ledger import operation_hash
+from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation, points
 from patronage.loyalty.schemas import CardCreate, CardUpdate, OperationCreate
 from patronage.orders.models import Order
 from patronage.pagination import Page, PageRequest, cut_page, keyset, keyset_on
@@ -26,10 +27,6 @@ from patronage.validators import MAX_POINTS
 
 REF_TAKEN = "is already used by another loyalty card of this customer"
 NULL_REF_TAKEN = "can't be null: this customer already has a loyalty card without ref"
-
-
-def points(micro: int) -> str:
-    return render_decimal(Decimal(micro).scaleb(-6))
 
 
 def render_card(card: LoyaltyCard) -> dict[str, Any]:
@@ -183,6 +180,23 @@ async def update_card(session: AsyncSession, card: LoyaltyCard, fields: CardUpda
 # --- operations -------------------------------------------------------------------------------------
 
 
+async def card_as_of(session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, moment: str) -> dict:
+    """The card with its balance at ``moment``: the new balance of its last operation made by then (in
+    ledger order), "0.0" before its first one."""
+    context = await context_of(session, customer_list)
+    try:
+        as_of = parse_time(moment, context.timezone)
+    except ValueError:
+        raise field_error("as_of", TIME_SYNTAX) from None
+    balance = await session.scalar(
+        select(LoyaltyOperation.new_balance_micro)
+        .where(LoyaltyOperation.loyalty_card_id == card.id, LoyaltyOperation.created_at <= as_of)
+        .order_by(LoyaltyOperation.seq.desc())
+        .limit(1)
+    )
+    return {**render_card(card), "balance": points(balance or 0), "as_of": render_time(as_of, context.timezone)}
+
+
 async def retrieve_operation(
     session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, operation_id: str
 ) -> dict[str, Any]:
@@ -236,18 +250,40 @@ async def apply_operation(
                 balance_micro=LoyaltyCard.balance_micro + delta_micro,
                 operation_count=LoyaltyCard.operation_count + 1,
             )
-            .returning(LoyaltyCard.balance_micro, LoyaltyCard.operation_count)
+            .returning(LoyaltyCard.balance_micro, LoyaltyCard.operation_count, LoyaltyCard.ledger_hash)
             .execution_options(synchronize_session=False)
         )
     ).first()
     if moved is None:
         raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
-    new_balance, seq = moved
+    # The row is locked from here to commit: the previous hash read with it is the one to chain to.
+    new_balance, seq, previous_hash = moved
+    operation_id = new_id()
+    # An imported operation keeps its original time, stored (and hashed) as naive UTC like every other.
+    created_at = utcnow() if created_at is None else created_at
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC).replace(tzinfo=None)
+    chained = operation_hash(
+        previous_hash,
+        operation_id=operation_id,
+        seq=seq,
+        delta_micro=delta_micro,
+        new_balance_micro=new_balance,
+        created_at=created_at,
+        order_id=order_id,
+    )
+    await session.execute(
+        update(LoyaltyCard)
+        .where(LoyaltyCard.id == card.id)
+        .values(ledger_hash=chained)
+        .execution_options(synchronize_session=False)
+    )
     # The row already holds these values: set them on the object without making the ORM write them again.
     set_committed_value(card, "balance_micro", new_balance)
     set_committed_value(card, "operation_count", seq)
+    set_committed_value(card, "ledger_hash", chained)
     operation = LoyaltyOperation(
-        id=new_id(),
+        id=operation_id,
         account_id=card.account_id,
         customer_list_id=card.customer_list_id,
         loyalty_card_id=card.id,
@@ -258,7 +294,8 @@ async def apply_operation(
         reason=reason,
         order_id=order_id,
         order_location_id=order_location_id,
-        created_at=created_at or utcnow(),  # an imported operation keeps its original time
+        created_at=created_at,
+        hash=chained,
     )
     session.add(operation)
     await session.flush()
