@@ -342,6 +342,19 @@ async def test_import_copies_everything_and_a_rerun_changes_nothing(
     found = (await api.get(f"/v1/customer_lists/{made['lists'][0]}/customers", params={"private_ref": "REF-2"})).json()
     assert [customer["first_name"] for customer in found] == ["Ann2"]
 
+    # The operations went through apply_operation: each list's ledgers verify (hash chains, running sums).
+    for list_id in made["lists"]:
+        verified = await asyncio.to_thread(
+            subprocess.run,
+            [str(PATRONAGE), "admin", "verify-ledger", "--customer-list", list_id],
+            env=env(database_url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert json.loads(verified.stdout)["ok"] is True
+
     again = await run_import(database_url, source, tenant)
     assert again["lists"]["created"] == again["customers"]["created"] == again["loyalty_cards"]["created"] == 0
     assert again["operations"]["created"] == 0

@@ -1,7 +1,7 @@
 """hubrise import: the sources `patronage import hubrise` read, and the local row each source resource became
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 07:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
