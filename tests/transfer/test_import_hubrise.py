@@ -373,13 +373,17 @@ async def test_an_interrupted_import_resumes_without_duplicates(
     made = await asyncio.to_thread(fill, source, customers=60, long_ledger=30)
     expected = await asyncio.to_thread(snapshot, source.reader, made["lists"])
 
-    # Small pages make many commits; the import is killed (SIGKILL: no clean-up) once it is writing cards.
-    returncode, seen = await asyncio.to_thread(
-        kill_mid_way, command(database_url, source, tenant, "--page-size", "5"), env(database_url)
-    )
-    assert returncode == -signal.SIGKILL, seen
-    partial = await local_snapshot_partial(tenant, made["lists"])
-    assert 0 < partial < len(local_ids(expected)["operations"])
+    # Small pages make many commits. A first run is stopped by SIGINT once it is writing cards: it finishes its
+    # batch, prints its summary (not complete) and exits 1; a second one is killed (SIGKILL: no clean-up).
+    args = command(database_url, source, tenant, "--page-size", "5")
+    returncode, out, seen = await asyncio.to_thread(stop_mid_way, args, env(database_url), signal.SIGINT, 3)
+    assert returncode == 1, seen
+    assert json.loads(out)["complete"] is False and "run the same command again to resume" in seen
+    first = await local_operations(tenant, made["lists"])
+    returncode, out, seen = await asyncio.to_thread(stop_mid_way, args, env(database_url), signal.SIGKILL, 8)
+    assert returncode == -signal.SIGKILL and out == "", seen
+    partial = await local_operations(tenant, made["lists"])
+    assert 0 < first <= partial < len(local_ids(expected)["operations"])
 
     summary = await run_import(database_url, source, tenant)
     assert summary["customers"]["created"] < made["customers"]  # what the first run committed is kept
@@ -388,26 +392,29 @@ async def test_an_interrupted_import_resumes_without_duplicates(
     assert (await run_import(database_url, source, tenant))["operations"]["created"] == 0
 
 
-def kill_mid_way(args: list[str], environment: dict[str, str]) -> tuple[int, str]:
-    """Runs the import until it has written a few pages of cards, then SIGKILLs it."""
+def stop_mid_way(args: list[str], environment: dict[str, str], signum: int, pages: int) -> tuple[int, str, str]:
+    """Runs the import until it has read ``pages`` pages of cards, then sends it ``signum``; its exit status,
+    stdout and stderr."""
     process = subprocess.Popen(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen, pages = [], 0
-    assert process.stderr is not None
+    seen, read = [], 0
+    assert process.stderr is not None and process.stdout is not None
     for line in process.stderr:
         seen.append(line)
-        pages += "loyalty cards read" in line
-        if pages >= 3:
+        read += "loyalty cards read" in line
+        if read >= pages:
             break
-    process.kill()
+    process.send_signal(signum)
+    out = process.stdout.read()
+    seen += process.stderr.readlines()
     process.wait()
-    return process.returncode, "".join(seen)
+    return process.returncode, out, "".join(seen)
 
 
 def start(args: list[str], environment: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-async def local_snapshot_partial(tenant: Tenant, lists: list[str]) -> int:
+async def local_operations(tenant: Tenant, lists: list[str]) -> int:
     """How many operations the local lists hold now (lists not created yet count none)."""
     api = await tenant.api(READ, location_id=None)
     total = 0

@@ -959,13 +959,13 @@ async def run(db: Database, options: Options, log: Callable[[str], None]) -> tup
     started = time.monotonic()
     stopped = False
     try:
-        await importer.identify()
-        source_lists = await importer.discover_lists()
-        await importer.prepare(source_lists)
-        log(f"source account {importer.source_account_id}: {len(source_lists)} customer lists")
-        if options.follow:
-            await importer.subscribe()
         try:
+            await importer.identify()
+            source_lists = await importer.discover_lists()
+            await importer.prepare(source_lists)
+            log(f"source account {importer.source_account_id}: {len(source_lists)} customer lists")
+            if options.follow:
+                await importer.subscribe()
             await importer.run_import(source_lists)
             log("import done" + (": following the source (SIGINT or SIGTERM to stop)" if options.follow else ""))
             if options.follow:
