@@ -48,6 +48,64 @@ async def card_with_operations(tenant: Tenant, deltas: list[str]) -> tuple[Api, 
 
 async def test_a_third_party_can_check_a_cards_ledger(tenant: Tenant) -> None:
     api, list_id, card = await card_with_operations(tenant, ["10", "-2.5", "0.125"])
+    await check_ledger(api, list_id, card)
+    # The ledger's ids are the operations a HubRise client reads, which look as they always did.
+    listed = (await api.get(f"/v1/customer_lists/{list_id}/loyalty_cards/{card}/operations")).json()
+    ledger = (await api.get(f"/v1/customer_lists/{list_id}/loyalty_cards/{card}/ledger")).json()
+    assert [operation["id"] for operation in reversed(listed)] == [entry["id"] for entry in ledger["operations"]]
+    assert "hash" not in listed[0]
+
+
+CHECK_LEDGER = Path(__file__).resolve().parents[2] / "scripts" / "check_ledger.py"
+
+
+def check_ledger_script(ledger: dict[str, Any], *args: str) -> tuple[int, dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, str(CHECK_LEDGER), *args], input=json.dumps(ledger), capture_output=True, text=True
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
+async def test_the_auditors_script_checks_an_export_and_catches_a_rewrite(tenant: Tenant) -> None:
+    api, list_id, card = await card_with_operations(tenant, ["10", "-2.5"])
+    base = f"/v1/customer_lists/{list_id}/loyalty_cards/{card}"
+    before = (await api.get(f"{base}/ledger")).json()
+    assert check_ledger_script(before) == (0, {"ok": True, "operations": 2, "problems": []})
+    await api.post(f"{base}/operations", json={"delta": "1", "reason": "Visit"})
+    after = (await api.get(f"{base}/ledger")).json()
+    # The history a client saw earlier is still the start of the chain.
+    status, report = check_ledger_script(after, "--expect-hash", before["ledger_hash"])
+    assert status == 0, report
+    forged = json.loads(json.dumps(after))
+    forged["operations"][0]["delta"] = "11.0"
+    status, report = check_ledger_script(forged)
+    assert status == 1 and len(report["problems"]) >= 2  # its hash, and the running sums after it
+    status, report = check_ledger_script(after, "--expect-hash", "0" * 64)
+    assert status == 1 and "rewritten" in report["problems"][0]
+
+
+async def test_negative_and_fractional_balances_chain_the_same(tenant: Tenant) -> None:
+    api, list_id, card = await card_with_operations(tenant, ["-0.000001", "-12.5", "3", "9.500001", "-100000000"])
+    ledger = await check_ledger(api, list_id, card)
+    new_balances = [entry["new_balance"] for entry in ledger["operations"]]
+    assert new_balances == ["-0.000001", "-12.500001", "-9.500001", "0.0", "-100000000.0"]
+
+
+async def check_ledger(api: Api, list_id: str, card: str) -> dict[str, Any]:
+    base = f"/v1/customer_lists/{list_id}/loyalty_cards/{card}"
+    ledger = (await api.get(f"{base}/ledger")).json()
+    previous = None
+    for entry in ledger["operations"]:
+        assert entry["previous_hash"] == previous
+        assert entry["hash"] == third_party_hash(previous, entry, ledger["hash_format"])
+        previous = entry["hash"]
+    assert ledger["ledger_hash"] == previous
+    assert (await api.get(base)).json()["balance"] == ledger["balance"]
+    return ledger
+
+
+async def test_the_ledger_export_shows_every_operation_in_order(tenant: Tenant) -> None:
+    api, list_id, card = await card_with_operations(tenant, ["10", "-2.5", "0.125"])
     base = f"/v1/customer_lists/{list_id}/loyalty_cards/{card}"
     ledger = (await api.get(f"{base}/ledger")).json()
     operations = ledger["operations"]
@@ -61,10 +119,6 @@ async def test_a_third_party_can_check_a_cards_ledger(tenant: Tenant) -> None:
         assert entry["hash"] == third_party_hash(previous, entry, ledger["hash_format"])
         previous = entry["hash"]
     assert ledger["ledger_hash"] == previous
-    # The ledger's ids are the operations a HubRise client reads, which look as they always did.
-    listed = (await api.get(f"{base}/operations")).json()
-    assert [operation["id"] for operation in reversed(listed)] == [entry["id"] for entry in operations]
-    assert "hash" not in listed[0]
 
 
 async def test_a_card_without_operations_has_an_empty_ledger(tenant: Tenant) -> None:

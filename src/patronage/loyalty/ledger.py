@@ -14,13 +14,14 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Text, case, cast, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.db import Database, is_sqlite
-from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation, points
+from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation, points
 
 VERSION = "patronage-ledger-v1"
 ALGORITHM = "sha256"
@@ -91,6 +92,39 @@ async def export(session: AsyncSession, card: LoyaltyCard) -> dict[str, Any]:
         "hash_format": VERSION,
         "operations": entries,
     }
+
+
+def _sql_points(micro: Any) -> Any:
+    """:func:`points` in PostgreSQL, for an amount only known inside a statement (a new balance)."""
+    whole = func.abs(micro) // SCALE  # integer division ("/" is true division in SQLAlchemy 2)
+    fraction = func.rtrim(func.lpad(cast(func.abs(micro) % SCALE, Text), 6, "0"), "0")
+    return case((micro < 0, "-"), else_="") + cast(whole, Text) + "." + func.coalesce(func.nullif(fraction, ""), "0")
+
+
+def sql_operation_hash(
+    previous: Any,
+    *,
+    operation_id: str,
+    seq: Any,
+    delta_micro: int,
+    new_balance_micro: Any,
+    created_at: datetime,
+    order_id: str | None,
+) -> Any:
+    """:func:`operation_hash` as a PostgreSQL expression, for the values only the statement knows (the previous
+    hash, the sequence number, the new balance); the others are the same text :func:`operation_hash` hashes."""
+    text_of = partial(literal, type_=Text)
+    parts = (
+        text_of(VERSION),
+        func.coalesce(previous, ""),
+        text_of(operation_id),
+        cast(seq, Text),
+        text_of(points(delta_micro)),
+        _sql_points(new_balance_micro),
+        text_of(utc_text(created_at)),
+        text_of(order_id or ""),
+    )
+    return func.encode(func.sha256(func.convert_to(func.concat_ws("\n", *parts), "UTF8")), "hex")
 
 
 @dataclass
