@@ -29,7 +29,6 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -191,19 +190,6 @@ def customer_values(data: dict[str, Any], currency: str) -> dict[str, Any]:
     values["first_order_at"] = parse_time(data.get("first_order_date"))
     values["last_order_at"] = parse_time(data.get("last_order_date"))
     return values
-
-
-@contextmanager
-def operation_id(wanted: str):
-    """Makes ``apply_operation`` give its operation the id ``wanted`` (the source's), so that everything it
-    computes from the id (main's ledger hash) is computed with the id kept. ``apply_operation`` takes no id,
-    and the loyalty service is not this module's to change: its ``new_id`` is swapped for the one call."""
-    original = loyalty.new_id
-    loyalty.new_id = lambda *args, **kwargs: wanted
-    try:
-        yield
-    finally:
-        loyalty.new_id = original
 
 
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -761,18 +747,16 @@ class Importer:
             else:
                 order_id, order_location = found
         local_id = await self.free_id(session, LoyaltyOperation, data["id"])
-        with operation_id(local_id):
-            operation = await loyalty.apply_operation(
-                session,
-                card,
-                parse_points(data["delta"]),
-                data.get("reason"),
-                order_id=order_id,
-                order_location_id=order_location,
-                created_at=parse_time(data.get("created_at")),
-            )
-        if operation.id != local_id:
-            raise RuntimeError("apply_operation no longer takes its id from loyalty.service.new_id")
+        operation = await loyalty.apply_operation(
+            session,
+            card,
+            parse_points(data["delta"]),
+            data.get("reason"),
+            order_id=order_id,
+            order_location_id=order_location,
+            created_at=parse_time(data.get("created_at")),
+            operation_id=local_id,  # the source's id where it is free: a client switched over keeps using it
+        )
         self.remember(session, "operation", data["id"], local_id, source_card)
         self.summary.operations.created += 1
         source_balance = data.get("new_balance")
