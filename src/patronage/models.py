@@ -11,6 +11,7 @@ from patronage.oauth.models import OAuthCode, OAuthLogin
 from patronage.orders.models import Order, OrderElementPrivateRef, OrderPrivateRef
 from patronage.programmes.models import LoyaltyProgramme, OrderEarning, PointExpiry
 from patronage.tenancy.models import Account, Location, User
+from patronage.transfer.hubrise_models import HubriseMapping, HubriseSource
 
 __all__ = [
     "Account",
@@ -22,6 +23,8 @@ __all__ = [
     "CustomerList",
     "CustomerPrivateRef",
     "Event",
+    "HubriseMapping",
+    "HubriseSource",
     "IdempotencyKey",
     "Location",
     "LoyaltyCard",

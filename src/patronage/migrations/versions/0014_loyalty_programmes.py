@@ -2,7 +2,7 @@
 credited to a card, and which earned lots have expired
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-02 07:00:00
 
 New tables only: nothing existing changes, and a database without programmes behaves as before.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0013"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
