@@ -1,8 +1,8 @@
 """loyalty programmes (a Patronage extension): a programme per (customer list, card ref), what each order has
 credited to a card, and which earned lots have expired
 
-Revision ID: 0014
-Revises: 0016
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02 07:00:00
 
 New tables only: nothing existing changes, and a database without programmes behaves as before.
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0016"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
