@@ -19,7 +19,9 @@ from helpers import Api, Tenant
 SCOPE = "location[all_customer_lists.write,orders.write]"
 BATCH = ("--batch-size", "2")
 CARD_FIELDS = ["id", "customer_id", "ref", "name", "balance", "created_at"]
-OPERATION_FIELDS = ["id", "loyalty_card_id", "customer_id", "delta", "new_balance", "reason", "order_id", "created_at"]
+# The doc's columns, then the ledger's hash (GET .../loyalty_cards/:id/ledger shows it).
+OPERATION_FIELDS = ["id", "loyalty_card_id", "customer_id", "delta", "new_balance", "reason", "order_id", "created_at",
+                    "hash"]  # fmt: skip
 ORDER_FIELDS = [
     "id", "location_id", "status", "ref", "private_ref", "service_type", "service_type_ref", "created_at",
     "created_by", "expected_time", "confirmed_time", "customer_notes", "seller_notes", "collection_code",
@@ -119,7 +121,12 @@ async def made(tenant: Tenant, other_tenant: Tenant) -> dict[str, Any]:
     ours["operation_answers"] = []
     for card in ours["cards"]:  # the index is newest first: the ledger's order is its reverse
         newest_first = await _get(api, f"{base}/{card['id']}/operations")
-        ours["operation_answers"] += [{**op, "loyalty_card_id": card["id"]} for op in reversed(newest_first)]
+        hashes = {
+            entry["id"]: entry["hash"] for entry in (await _get(api, f"{base}/{card['id']}/ledger"))["operations"]
+        }
+        ours["operation_answers"] += [
+            {**op, "loyalty_card_id": card["id"], "hash": hashes[op["id"]]} for op in reversed(newest_first)
+        ]
     return {**ours, "client": tenant.client_id, "account": tenant.account_id, "location": tenant.location_id,
             "theirs": theirs}  # fmt: skip
 
