@@ -31,8 +31,13 @@ def timed(command: list[str], env: dict[str, str]) -> dict[str, float]:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
-    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
-    return {"seconds": seconds, "rss_mb": rss_kb / 1024, "stdout": done.stdout.strip()}
+
+    def field(name: str) -> float:
+        return float(re.search(rf"{re.escape(name)}: ([0-9.]+)", done.stderr).group(1))
+
+    return {"seconds": seconds, "rss_mb": field("Maximum resident set size (kbytes)") / 1024,
+            "cpu": field("User time (seconds)") + field("System time (seconds)"), "stdout": done.stdout.strip(),
+            "load": os.getloadavg()[0]}  # fmt: skip
 
 
 def main() -> None:
@@ -53,8 +58,8 @@ def main() -> None:
         size = output.stat().st_size / 1e6
         shown = " ".join(["patronage", *command[1:]]).replace(tenant.customer_list_id, "LIST")
         shown = shown.replace(tenant.client_id, "CLIENT")
-        print(f"{fmt}: `{shown}`: {run['seconds']:.1f} s, peak RSS {run['rss_mb']:.0f} MB, {size:,.0f} MB written; "
-              f"{run['stdout']}", flush=True)  # fmt: skip
+        print(f"{fmt}: `{shown}`: {run['seconds']:.1f} s ({run['cpu']:.1f} s of CPU), peak RSS {run['rss_mb']:.0f} MB, "
+              f"{size:,.0f} MB written, load average {run['load']:.1f} after; {run['stdout']}", flush=True)  # fmt: skip
         output.unlink()
 
 

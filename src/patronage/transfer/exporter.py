@@ -17,6 +17,7 @@ import csv
 import gc
 import io
 import json
+import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -287,12 +288,21 @@ def _cells(resource: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     ]
 
 
-def _customer_csv_rows(customer: dict[str, Any]) -> Iterable[list[str]]:
-    values = _cells(customer, CUSTOMER_COLUMNS)
+_CUSTOMER_VALUES = operator.itemgetter(*CUSTOMER_COLUMNS)
+# The customer columns whose values are not text, a number or null (which the csv module writes as they should be:
+# null as an empty cell): booleans and the custom fields' object.
+_CUSTOMER_CELLS = [CUSTOMER_COLUMNS.index(name) for name in ("anonymised", "sms_marketing", "email_marketing",
+                                                             "custom_fields")]  # fmt: skip
+
+
+def _customer_csv_rows(customer: dict[str, Any]) -> Iterable[list[Any]]:
+    values = list(_CUSTOMER_VALUES(customer))
+    for index in _CUSTOMER_CELLS:
+        values[index] = cell(values[index])
     cards = customer["loyalty_cards"]
     if not cards:
-        return [[*values, "", "", ""]]
-    return [[*values, cell(card["ref"]), cell(card["name"]), cell(card["balance"])] for card in cards]
+        return [[*values, None, None, None]]
+    return [[*values, card["ref"], card["name"], card["balance"]] for card in cards]
 
 
 # loyalty cards and operations: the API's card and operation, with the fields of docs/import-export.md.
