@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from patronage import bulk
 from patronage import seed_words as words
+from patronage.bulk import insert_rows
 from patronage.customer_lists.models import CustomerList
 from patronage.customers.models import Customer
 from patronage.db import Database, utcnow
@@ -371,7 +371,7 @@ async def _seed_postgresql(
         while done < count:
             rows = factory.batch(min(BATCH_SIZE, count - done))
             lap("generate")
-            await bulk.insert_rows(conn, Customer.__table__, COLUMNS, rows)
+            await insert_rows(conn, Customer.__table__, COLUMNS, rows)
             lap("copy")
             done += len(rows)
         if bulk:
@@ -400,7 +400,7 @@ async def _seed_sqlite(db: Database, customer_list_id: str, count: int, factory_
         done = 0
         while done < count:
             rows = factory.batch(min(BATCH_SIZE, count - done))
-            await bulk.insert_rows(conn, table, COLUMNS, rows)
+            await insert_rows(conn, table, COLUMNS, rows)
             done += len(rows)
     async with db.session(write=True) as session:
         await session.execute(text("ANALYZE customer"))

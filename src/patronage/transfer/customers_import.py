@@ -13,6 +13,7 @@ No event is fired, and the order statistics of customers are left as they are (a
 import asyncio
 import contextlib
 import json
+import operator
 import queue
 import threading
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import String, any_, bindparam, delete, literal, select, update
+from sqlalchemy import String, any_, bindparam, delete, literal, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,7 +39,7 @@ from patronage.loyalty.service import NULL_REF_TAKEN, REF_TAKEN
 from patronage.transfer.customer_rows import CUSTOMER_COLUMNS, OPENING_REASON, Card, Row, from_csv, from_ndjson
 from patronage.transfer.import_reader import CsvFile, NdjsonFile, Record
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 # Rows of one customer (CSV: one per card) are kept in one batch; past this many rows a batch is cut anyway.
 MAX_BATCH_FACTOR = 4
 # A batch that meets a concurrent writer (a private ref or card ref taken meanwhile, a customer deleted) is
@@ -252,12 +253,12 @@ class _Customer:
     ref_changed: bool = False
 
 
-def opening_operation(card: dict[str, Any]) -> dict[str, Any]:
+def opening_operation(card: dict[str, Any], operation_id: str) -> dict[str, Any]:
     """The one place the import makes a loyalty operation: a new card's opening balance, the card's first
     operation, as ``loyalty.service.apply_operation`` writes one (the card row says ``operation_count`` 1 and
     holds the operation's ``new_balance``)."""
     return {
-        "id": new_ids(1)[0],
+        "id": operation_id,
         "account_id": card["account_id"],
         "customer_list_id": card["customer_list_id"],
         "loyalty_card_id": card["id"],
@@ -272,8 +273,10 @@ def opening_operation(card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tuple(columns: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(values[name] for name in columns)
+# Dicts of column values to the tuples COPY takes, in the table's column order (in C: a million rows each).
+_customer_tuple = operator.itemgetter(*CUSTOMER_COLUMNS_ORDER)
+_card_tuple = operator.itemgetter(*CARD_COLUMNS_ORDER)
+_operation_tuple = operator.itemgetter(*OPERATION_COLUMNS_ORDER)
 
 
 class Loader:
@@ -294,7 +297,17 @@ class Loader:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with self.db.session(write=True) as session:
-                    return await self._load(await session.connection(), batch)
+                    conn = await session.connection()
+                    if self.pg:
+                        # A plan made for each batch's values: a generic plan, cached by the prepared statement
+                        # when the list (or the table) was small, would scan the whole table for every batch
+                        # once it has grown, until autovacuum's next ANALYZE.
+                        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+                        # A batch's commit doesn't wait for its WAL to reach the disk: a server crash may lose the
+                        # last batches committed (whole: a transaction is never half there), which running the
+                        # import again brings back, as it does any batch not done yet.
+                        await conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    return await self._load(conn, batch)
             except self.conflicts:
                 if attempt == ATTEMPTS:
                     raise
@@ -483,7 +496,7 @@ class Loader:
             conn,
             _CUSTOMER,
             CUSTOMER_COLUMNS_ORDER,
-            [_tuple(CUSTOMER_COLUMNS_ORDER, self._customer_row(customer)) for customer in created],
+            [_customer_tuple(self._customer_row(customer)) for customer in created],
         )
         if changed:
             c = _CUSTOMER.c
@@ -519,13 +532,12 @@ class Loader:
         await bulk.insert_rows(conn, _PRIVATE_REF, ("customer_id", "client_id", "customer_list_id", "ref"), refs)
         for card, card_id in zip(cards, new_ids(len(cards)), strict=True):
             card["id"] = card_id
-        await bulk.insert_rows(conn, _CARD, CARD_COLUMNS_ORDER, [_tuple(CARD_COLUMNS_ORDER, card) for card in cards])
-        operations = [opening_operation(card) for card in cards if card["balance_micro"]]
+        await bulk.insert_rows(conn, _CARD, CARD_COLUMNS_ORDER, [_card_tuple(card) for card in cards])
+        opened = [card for card in cards if card["balance_micro"]]
+        operation_ids = new_ids(len(opened))
+        operations = [opening_operation(card, id_) for card, id_ in zip(opened, operation_ids, strict=True)]
         await bulk.insert_rows(
-            conn,
-            _OPERATION,
-            OPERATION_COLUMNS_ORDER,
-            [_tuple(OPERATION_COLUMNS_ORDER, operation) for operation in operations],
+            conn, _OPERATION, OPERATION_COLUMNS_ORDER, [_operation_tuple(operation) for operation in operations]
         )
 
     def _customer_row(self, customer: _Customer) -> dict[str, Any]:
@@ -537,7 +549,7 @@ class Loader:
             "customer_list_id": self.target.customer_list_id,
             "anonymised": False,
             "email_search": _lower(values["email"]),
-            "custom_fields": dump_json(values["custom_fields"]),
+            "custom_fields": dump_json(values["custom_fields"]) if values["custom_fields"] else "{}",
             "nb_orders": 0,
             "order_total_minor": 0,
             "first_order_at": None,

@@ -27,7 +27,7 @@ def customers(
     rejects: Annotated[
         str | None, typer.Option(help="Where bad rows go (default: FILE.rejects.ndjson; stdin.rejects.ndjson for -)")
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per transaction")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per transaction (about)")] = 5000,
 ) -> None:
     """Import customers, their loyalty cards and opening balances; prints a JSON summary at the end.
 
