@@ -74,7 +74,8 @@ def write_file(path: Path, rows: int) -> None:
         writer = csv.writer(out)
         writer.writerow(HEADER)
         writer.writerows(customers(rows, random.Random(20_261_202)))
-    print(f"wrote {rows:,} rows to {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
+    size = path.stat().st_size / 1e6
+    print(f"wrote {rows:,} rows to {path} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
 
 def timed_import(url: str, list_id: str, path: Path) -> dict:
