@@ -49,6 +49,7 @@ from patronage.auth.principal import authenticate
 from patronage.customers.models import CustomerPrivateRef
 from patronage.db import Database, utcnow
 from patronage.ids import new_ids
+from patronage.loyalty.ledger import operation_hash
 from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation
 from patronage.pagination import CursorBinding, encode_cursor
 from patronage.settings import Settings
@@ -235,20 +236,23 @@ class LoyaltyFactory:
             if isinstance(created_at, str):  # SQLite through text()
                 created_at = datetime.fromisoformat(created_at)
             card_id, card_created = next(ids), min(now, created_at + timedelta(minutes=1 + rng.randrange(60)))
-            balance = 0
+            balance, chained = 0, None
             for seq in range(1, self.operations + 1):
                 delta = rng.randrange(1, 50_000) * SCALE // 1000  # 0.001 to 49.999 points
                 balance += delta
+                operation_id, at = next(ids), min(now, card_created + timedelta(hours=seq))
+                chained = operation_hash(chained, operation_id=operation_id, seq=seq, delta_micro=delta,
+                                         new_balance_micro=balance, created_at=at, order_id=None)  # fmt: skip
                 rows["loyalty_operation"].append(
-                    {"id": next(ids), "account_id": self.account_id, "customer_list_id": self.list_id,
+                    {"id": operation_id, "account_id": self.account_id, "customer_list_id": self.list_id,
                      "loyalty_card_id": card_id, "customer_id": customer_id, "seq": seq, "delta_micro": delta,
                      "new_balance_micro": balance, "reason": "Welcome points", "order_id": None,
-                     "order_location_id": None, "created_at": min(now, card_created + timedelta(hours=seq))}
+                     "order_location_id": None, "created_at": at, "hash": chained}
                 )  # fmt: skip
             rows["loyalty_card"].append(
                 {"id": card_id, "account_id": self.account_id, "customer_list_id": self.list_id,
                  "customer_id": customer_id, "name": "Club", "ref": None, "balance_micro": balance,
-                 "operation_count": self.operations, "created_at": card_created}
+                 "operation_count": self.operations, "created_at": card_created, "ledger_hash": chained}
             )  # fmt: skip
             ref = f"POS-{n:08d}"
             rows["customer_private_ref"].append(

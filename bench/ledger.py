@@ -130,7 +130,9 @@ def main() -> None:
         asyncio.run(_create_database(args.database_url))
     migrate.upgrade(args.database_url)
     token_list, list_id = asyncio.run(tokens(args.database_url, args.connections))
-    with live_server(args.database_url, workers=args.workers) as base:
+    with live_server(
+        args.database_url, workers=args.workers, output=Path(os.environ.get("BENCH_SERVER_LOG", "/dev/null"))
+    ) as base:
         asyncio.run(run(base, token_list, list_id, args.operations))
 
 

@@ -58,6 +58,14 @@ def _settings() -> Settings:
         raise  # not reached: _fail exits
 
 
+DATABASE_ERRORS = (DBAPIError, ConnectionError, TimeoutError, socket.gaierror)
+
+
+def _database_failure(settings: Settings, exc: BaseException) -> None:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+
+
 def run_in_transaction(work: Callable[[Any], Awaitable[Any]], *, migrate_first: bool = True) -> Any:
     """Runs ``work(session)`` in one write transaction; operator errors become a message and exit 1."""
     from patronage import migrate
@@ -82,11 +90,10 @@ def run_in_transaction(work: Callable[[Any], Awaitable[Any]], *, migrate_first: 
         _fail(str(exc))
     except ValidationFailed as exc:
         _fail("; ".join(f"{e['field']} {e['message']}" for e in exc.errors or []) or exc.message)
-    except (DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
+    except DATABASE_ERRORS as exc:
         # An unreachable database, or a value the database refuses (a race on a unique email...): a message,
         # not a 100-line traceback. The transaction was rolled back, so nothing was written.
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+        _database_failure(settings, exc)
 
 
 def _bounded(value: str | None, option: str, limit: int = 255) -> None:
@@ -414,9 +421,8 @@ def rotate_secret_key() -> None:
         outcome = asyncio.run(main())
     except sealing.KeyFileError as exc:
         _fail(str(exc))
-    except (DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+    except DATABASE_ERRORS as exc:
+        _database_failure(settings, exc)
     _print(outcome)
 
 
@@ -458,6 +464,45 @@ def events(
             raise CommandError(str(exc)) from None
 
     _print(run_in_transaction(work))
+
+
+@admin.command("verify-ledger")
+def verify_ledger(
+    customer_list: Annotated[str | None, typer.Option(help="Only this customer list's cards (default: all)")] = None,
+) -> None:
+    """Recompute every card's hash chain, running sums and balance; exit 1 when any card disagrees."""
+    import time
+
+    from patronage.loyalty import ledger
+
+    settings = _settings()
+
+    async def main() -> ledger.Verification:
+        db = Database(settings)
+        try:
+            return await ledger.verify_database(db, customer_list)
+        finally:
+            await db.dispose()
+
+    started = time.monotonic()
+    try:
+        found = asyncio.run(main())
+    except DATABASE_ERRORS as exc:
+        _database_failure(settings, exc)
+    _print(
+        {
+            "ok": not found.failed,
+            "cards": found.cards,
+            "operations": found.operations,
+            "failed_cards": [
+                {"id": check.card_id, "customer_list_id": check.customer_list_id, "problems": check.problems}
+                for check in found.failed
+            ],
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    )
+    if found.failed:
+        raise typer.Exit(1)
 
 
 @admin.command("export-customer")

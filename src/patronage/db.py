@@ -102,6 +102,7 @@ def make_engine(settings: Settings, *, for_writes: bool = False) -> AsyncEngine:
         **common,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
     )
 

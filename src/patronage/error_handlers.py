@@ -5,10 +5,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patronage import logs
-from patronage.errors import AppError, MethodNotAllowed, RoutingError, validation_failed
+from patronage.errors import AppError, MethodNotAllowed, RoutingError, ServiceUnavailable, validation_failed
 from patronage.idempotency import Replayed
 from patronage.routing import allowed_methods
 
@@ -42,6 +43,13 @@ def install_error_handlers(app: FastAPI) -> None:
         error = AppError(str(exc.detail))
         error.status_code = exc.status_code
         return error_response(error, headers=exc.headers)
+
+    @app.exception_handler(PoolTimeout)
+    async def overloaded(request: Request, _: PoolTimeout) -> JSONResponse:
+        route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+        log.warning("database pool exhausted on %s %s: answered 503", request.method, route)
+        error = ServiceUnavailable()
+        return error_response(error, headers=error.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

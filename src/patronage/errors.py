@@ -82,6 +82,18 @@ class TooManyRequests(AppError):
     default_message = "Rate limit exceeded"
 
 
+class ServiceUnavailable(AppError):
+    """Every database connection of the process stayed busy for the pool's timeout: overload, not a bug.
+    SPEC §2 has no error type for it; ``internal_error`` with a 503 and Retry-After tells a client to retry."""
+
+    status_code = 503
+    error_type = "internal_error"
+    default_message = "The server is busy; retry later"
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "1"})
+
+
 class ValidationFailed(AppError):
     status_code = 422
     error_type = "unprocessable_entity"

@@ -1,5 +1,6 @@
 """Wire formats of SPEC §5: exact decimals, money, times in a timezone."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -52,3 +53,22 @@ def in_utc(moment: datetime, timezone: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(timezone))
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+TIME_SYNTAX = "must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00"
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
+def read_time(value: str, *, date_only: bool = False) -> datetime:
+    """ISO 8601 -> ``datetime``, naive when the text has no offset. Raises ValueError."""
+    text = value.strip()
+    # An unencoded "+" in a query string arrives as a space: "…T11:43:51 02:00".
+    text = re.sub(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$", r"\1+\2", text)
+    if not (_TIME.match(text) or (date_only and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text))):
+        raise ValueError(value)
+    return datetime.fromisoformat(text)
+
+
+def parse_time(value: str, timezone: str, *, date_only: bool = False) -> datetime:
+    """ISO 8601 -> naive UTC; without an offset the time is in ``timezone``. Raises ValueError."""
+    return in_utc(read_time(value, date_only=date_only), timezone)

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     # Connections each worker process keeps open to PostgreSQL.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Seconds a request waits for a free database connection before it is answered 503 (PostgreSQL).
+    db_pool_timeout: float = Field(30.0, gt=0)
     # Echo SQL statements (debugging only).
     db_echo: bool = False
     # How long a process trusts a token it has checked (seconds; 0: off). Revocations reach every process at

@@ -15,6 +15,7 @@ OPERATIONS = CARD + "/operations"
 ENDPOINTS = [
     Endpoint("GET", CARDS, READ, NO_LISTS),
     Endpoint("GET", CARD, READ, NO_LISTS),
+    Endpoint("GET", CARD + "/ledger", READ, NO_LISTS),
     Endpoint("POST", CARDS, WRITE, READ, {"customer_id": "{customer_id}", "ref": "second"}, 201),
     Endpoint("PATCH", CARD, WRITE, READ, {"name": "Gold"}),
     Endpoint("PUT", CARD, WRITE, READ, {"name": "Gold"}),

@@ -1,14 +1,21 @@
 """Loyalty cards and their ledger of operations. Amounts are exact: integers of micro-points."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db import Base, utcnow
+from patronage.formats import render_decimal
 
 # Balances and deltas are stored scaled by 10**6 (deltas have at most 6 decimal places).
 SCALE = 10**6
+
+
+def points(micro: int) -> str:
+    """Stored micro-points -> the API's decimal string ("12.5", "0.0")."""
+    return render_decimal(Decimal(micro).scaleb(-6))
 
 
 class LoyaltyCard(Base):
@@ -44,6 +51,8 @@ class LoyaltyCard(Base):
     balance_micro: Mapped[int] = mapped_column(BigInteger, default=0)
     # How many operations the card has had: the last operation's sequence number.
     operation_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The last operation's hash (loyalty/ledger.py): a removed last operation shows as a mismatch.
+    ledger_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -66,3 +75,5 @@ class LoyaltyOperation(Base):
     order_id: Mapped[str | None] = mapped_column(String(16), index=True)
     order_location_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Chains the operation to the previous one of its card (loyalty/ledger.py).
+    hash: Mapped[str] = mapped_column(String(64))

@@ -5,9 +5,16 @@ from fastapi import Depends, Query
 from patronage.customer_lists.access import ReadableList, WritableList
 from patronage.deps import Body, Caller, ReadSession, WriteSession
 from patronage.idempotency import Idempotent
-from patronage.loyalty import service
+from patronage.loyalty import ledger, service
 from patronage.loyalty.models import LoyaltyCard
-from patronage.loyalty.schemas import CardCreate, CardUpdate, LoyaltyCardOut, LoyaltyOperationOut, OperationCreate
+from patronage.loyalty.schemas import (
+    CardCreate,
+    CardUpdate,
+    LedgerOut,
+    LoyaltyCardOut,
+    LoyaltyOperationOut,
+    OperationCreate,
+)
 from patronage.pagination import PageRequest, page_request, page_response
 from patronage.routing import ApiRouter
 
@@ -57,8 +64,26 @@ async def index_cards(
 
 
 @router.get("/{loyalty_card_id}", summary="Retrieve a loyalty card", response_model=LoyaltyCardOut)
-async def retrieve_card(card: ReadableCard):
+async def retrieve_card(
+    card: ReadableCard,
+    customer_list: ReadableList,
+    session: ReadSession,
+    as_of: str | None = Query(
+        None, description="Patronage extension: the balance at this ISO 8601 time (without offset: the list's zone)"
+    ),
+):
+    if as_of is not None:
+        return await service.card_as_of(session, customer_list, card, as_of)
     return service.render_card(card)
+
+
+@router.get(
+    "/{loyalty_card_id}/ledger",
+    summary="Export a card's ledger with its hash chain (Patronage extension)",
+    response_model=LedgerOut,
+)
+async def export_ledger(card: ReadableCard, session: ReadSession):
+    return await ledger.export(session, card)
 
 
 @router.post("", status_code=201, summary="Create a loyalty card", response_model=LoyaltyCardOut)

@@ -44,6 +44,11 @@ class LoyaltyCardOut(BaseModel):
     name: str | None = Field(examples=["Come back!"])
     ref: str | None = Field(examples=["LOY"])
     balance: str = Field(pattern=POINTS_PATTERN, examples=["13.5"])
+    as_of: str | None = Field(
+        None,
+        description="Patronage extension, only with ?as_of=TIME: the time the balance is given for",
+        examples=["2020-01-18T12:37:21+02:00"],
+    )
 
 
 class LoyaltyOperationOut(BaseModel):
@@ -55,3 +60,32 @@ class LoyaltyOperationOut(BaseModel):
     reason: str | None = Field(examples=["Points earned on order"])
     delta: str = Field(pattern=POINTS_PATTERN, examples=["4.2"])
     new_balance: str = Field(pattern=POINTS_PATTERN, examples=["17.7"])
+
+
+class LedgerEntryOut(BaseModel):
+    id: str
+    seq: int = Field(description="Position in the card's ledger, from 1")
+    delta: str = Field(pattern=POINTS_PATTERN)
+    new_balance: str = Field(pattern=POINTS_PATTERN)
+    created_at: str = Field(description="UTC, to the microsecond, as hashed", examples=["2020-01-18T10:37:21.504113Z"])
+    order_id: str | None
+    reason: str | None
+    previous_hash: str | None
+    hash: str
+
+
+class LedgerOut(BaseModel):
+    """Patronage extension: a card's whole ledger, oldest first, with what a third party needs to check it."""
+
+    loyalty_card_id: str
+    customer_id: str
+    balance: str = Field(pattern=POINTS_PATTERN)
+    operation_count: int
+    ledger_hash: str | None = Field(description="The last operation's hash (null for a card without operations)")
+    hash_algorithm: str = Field(examples=["sha256"])
+    hash_format: str = Field(
+        description="hash = sha256 hex of these fields joined by newlines: the format name, previous_hash (empty "
+        "for the first), id, seq, delta, new_balance, created_at, order_id (empty when null)",
+        examples=["patronage-ledger-v1"],
+    )
+    operations: list[LedgerEntryOut]

@@ -1,11 +1,11 @@
 """Loyalty cards and operations (seed §3–4, SPEC §7): an exact ledger under concurrency."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,9 +16,10 @@ from patronage.customer_lists.service import context_of
 from patronage.customers.models import Customer
 from patronage.db import utcnow
 from patronage.errors import NotFound, ValidationFailed, field_error
-from patronage.formats import render_decimal, render_time
+from patronage.formats import TIME_SYNTAX, parse_time, render_time
 from patronage.ids import new_id
-from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation
+from patronage.loyalty.ledger import operation_hash, sql_operation_hash
+from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation, points
 from patronage.loyalty.schemas import CardCreate, CardUpdate, OperationCreate
 from patronage.orders.models import Order
 from patronage.pagination import Page, PageRequest, cut_page, keyset, keyset_on
@@ -26,10 +27,6 @@ from patronage.validators import MAX_POINTS
 
 REF_TAKEN = "is already used by another loyalty card of this customer"
 NULL_REF_TAKEN = "can't be null: this customer already has a loyalty card without ref"
-
-
-def points(micro: int) -> str:
-    return render_decimal(Decimal(micro).scaleb(-6))
 
 
 def render_card(card: LoyaltyCard) -> dict[str, Any]:
@@ -183,6 +180,23 @@ async def update_card(session: AsyncSession, card: LoyaltyCard, fields: CardUpda
 # --- operations -------------------------------------------------------------------------------------
 
 
+async def card_as_of(session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, moment: str) -> dict:
+    """The card with its balance at ``moment``: the new balance of its last operation made by then (in
+    ledger order), "0.0" before its first one."""
+    context = await context_of(session, customer_list)
+    try:
+        as_of = parse_time(moment, context.timezone)
+    except ValueError:
+        raise field_error("as_of", TIME_SYNTAX) from None
+    balance = await session.scalar(
+        select(LoyaltyOperation.new_balance_micro)
+        .where(LoyaltyOperation.loyalty_card_id == card.id, LoyaltyOperation.created_at <= as_of)
+        .order_by(LoyaltyOperation.seq.desc())
+        .limit(1)
+    )
+    return {**render_card(card), "balance": points(balance or 0), "as_of": render_time(as_of, context.timezone)}
+
+
 async def retrieve_operation(
     session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard, operation_id: str
 ) -> dict[str, Any]:
@@ -220,49 +234,133 @@ async def apply_operation(
     """Adds ``delta`` to the card and writes the operation, in the caller's transaction.
 
     The balance moves in one UPDATE ... RETURNING: the row lock it takes orders concurrent operations on
-    the card, so each one's ``new_balance`` and ``seq`` follow the previous one's, in commit order.
+    the card, so each one's ``new_balance``, ``seq`` and hash follow the previous one's, in commit order.
     """
     delta_micro = int(delta.scaleb(6))
-    limit = MAX_POINTS * SCALE
-    moved = (
-        await session.execute(
-            update(LoyaltyCard)
-            .where(
-                LoyaltyCard.id == card.id,
-                LoyaltyCard.balance_micro + delta_micro < limit,
-                LoyaltyCard.balance_micro + delta_micro > -limit,
-            )
-            .values(
-                balance_micro=LoyaltyCard.balance_micro + delta_micro,
-                operation_count=LoyaltyCard.operation_count + 1,
-            )
-            .returning(LoyaltyCard.balance_micro, LoyaltyCard.operation_count)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
-    if moved is None:
-        raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
-    new_balance, seq = moved
-    # The row already holds these values: set them on the object without making the ORM write them again.
-    set_committed_value(card, "balance_micro", new_balance)
-    set_committed_value(card, "operation_count", seq)
+    # An imported operation keeps its original time, stored (and hashed) as naive UTC like every other.
+    created_at = utcnow() if created_at is None else created_at
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC).replace(tzinfo=None)
     operation = LoyaltyOperation(
         id=new_id(),
         account_id=card.account_id,
         customer_list_id=card.customer_list_id,
         loyalty_card_id=card.id,
         customer_id=card.customer_id,
-        seq=seq,
         delta_micro=delta_micro,
-        new_balance_micro=new_balance,
         reason=reason,
         order_id=order_id,
         order_location_id=order_location_id,
-        created_at=created_at or utcnow(),  # an imported operation keeps its original time
+        created_at=created_at,
     )
-    session.add(operation)
-    await session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        moved = await _move_in_one_statement(session, card, operation)
+    else:
+        moved = await _move_then_insert(session, card, operation)
+    if moved is None:
+        raise field_error("delta", f"would take the balance beyond {MAX_POINTS} points")
+    operation.seq, operation.new_balance_micro, operation.hash = moved
+    # The row already holds these values: set them on the object without making the ORM write them again.
+    set_committed_value(card, "balance_micro", operation.new_balance_micro)
+    set_committed_value(card, "operation_count", operation.seq)
+    set_committed_value(card, "ledger_hash", operation.hash)
     return operation
+
+
+def _within_bounds(delta_micro: int) -> list[Any]:
+    limit = MAX_POINTS * SCALE
+    return [LoyaltyCard.balance_micro + delta_micro < limit, LoyaltyCard.balance_micro + delta_micro > -limit]
+
+
+async def _move_then_insert(session: AsyncSession, card: LoyaltyCard, operation: LoyaltyOperation) -> Any:
+    """SQLite: the write lock is the whole transaction's anyway; the hash is computed here, between the
+    UPDATE that moves the balance and the INSERT of the operation."""
+    moved = (
+        await session.execute(
+            update(LoyaltyCard)
+            .where(LoyaltyCard.id == card.id, *_within_bounds(operation.delta_micro))
+            .values(
+                balance_micro=LoyaltyCard.balance_micro + operation.delta_micro,
+                operation_count=LoyaltyCard.operation_count + 1,
+            )
+            .returning(LoyaltyCard.balance_micro, LoyaltyCard.operation_count, LoyaltyCard.ledger_hash)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if moved is None:
+        return None
+    new_balance, seq, previous_hash = moved
+    chained = operation_hash(
+        previous_hash,
+        operation_id=operation.id,
+        seq=seq,
+        delta_micro=operation.delta_micro,
+        new_balance_micro=new_balance,
+        created_at=operation.created_at,
+        order_id=operation.order_id,
+    )
+    await session.execute(
+        update(LoyaltyCard)
+        .where(LoyaltyCard.id == card.id)
+        .values(ledger_hash=chained)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        insert(LoyaltyOperation).values(**_columns(operation), seq=seq, new_balance_micro=new_balance, hash=chained)
+    )
+    return seq, new_balance, chained
+
+
+async def _move_in_one_statement(session: AsyncSession, card: LoyaltyCard, operation: LoyaltyOperation) -> Any:
+    """PostgreSQL: the balance, the sequence, the hash and the operation row in one statement, so the card's
+    row lock is held for that statement and the commit only (a hot card is not a queue behind Python work)."""
+    table = LoyaltyCard.__table__
+    new_count = table.c.operation_count + 1
+    new_balance = table.c.balance_micro + operation.delta_micro
+    hashed = sql_operation_hash(
+        table.c.ledger_hash,
+        operation_id=operation.id,
+        seq=new_count,
+        delta_micro=operation.delta_micro,
+        new_balance_micro=new_balance,
+        created_at=operation.created_at,
+        order_id=operation.order_id,
+    )
+    moved = (
+        update(table)
+        .where(table.c.id == card.id, *_within_bounds(operation.delta_micro))
+        .values(balance_micro=new_balance, operation_count=new_count, ledger_hash=hashed)
+        .returning(table.c.balance_micro, table.c.operation_count, table.c.ledger_hash)
+        .cte("moved")
+    )
+    values = _columns(operation)
+    columns = [*values, "seq", "new_balance_micro", "hash"]
+    rows = select(
+        *(literal(value, LoyaltyOperation.__table__.c[name].type) for name, value in values.items()),
+        moved.c.operation_count,
+        moved.c.balance_micro,
+        moved.c.ledger_hash,
+    )
+    target = LoyaltyOperation.__table__
+    stmt = insert(target).from_select(columns, rows).returning(target.c.seq, target.c.new_balance_micro, target.c.hash)
+    return (await session.execute(stmt)).first()
+
+
+def _columns(operation: LoyaltyOperation) -> dict[str, Any]:
+    """What the operation row holds before the card's row has been moved."""
+    names = (
+        "id",
+        "account_id",
+        "customer_list_id",
+        "loyalty_card_id",
+        "customer_id",
+        "delta_micro",
+        "reason",
+        "order_id",
+        "order_location_id",
+        "created_at",
+    )
+    return {name: getattr(operation, name) for name in names}
 
 
 async def create_operation(

@@ -8,7 +8,7 @@ checks its currency against the location's, a time without offset as a naive ``d
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerFields, CustomerOut
 from patronage.errors import UNION_TAG, UNION_TAG_OTHER
-from patronage.formats import zone
+from patronage.formats import TIME_SYNTAX, read_time
 from patronage.validators import Delta, Points, Str255, Str1000, exact_decimal
 
 STATUSES = (
@@ -102,7 +102,6 @@ PRICING_EFFECTS = ("unchanged", "fixed_price", "price_off", "percentage_off")
 
 _MONEY = re.compile(r"^(-?)([0-9]+)(?:\.([0-9]+))? ([A-Z]{3})$")
 MONEY_SYNTAX = 'must be an amount and a currency, such as "8.90 EUR"'
-TIME_SYNTAX = "must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00"
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -166,31 +165,6 @@ def _percentage(value: Any) -> Decimal:
     if number != number.quantize(Decimal(1).scaleb(-QUANTITY_DECIMALS)):
         raise _fail(f"must have at most {QUANTITY_DECIMALS} decimal places")
     return number
-
-
-_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
-
-
-def read_time(value: str, *, date_only: bool = False) -> datetime:
-    """ISO 8601 -> ``datetime``, naive when the text has no offset. Raises ValueError."""
-    text = value.strip()
-    # An unencoded "+" in a query string arrives as a space: "…T11:43:51 02:00".
-    text = re.sub(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$", r"\1+\2", text)
-    if not (_TIME.match(text) or (date_only and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text))):
-        raise ValueError(value)
-    return datetime.fromisoformat(text)
-
-
-def in_utc(moment: datetime, timezone: str) -> datetime:
-    """-> naive UTC (as stored); a naive ``moment`` is a time in ``timezone``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone(timezone))
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def parse_time(value: str, timezone: str, *, date_only: bool = False) -> datetime:
-    """ISO 8601 -> naive UTC; without an offset the time is in ``timezone``. Raises ValueError."""
-    return in_utc(read_time(value, date_only=date_only), timezone)
 
 
 def _time(value: Any) -> datetime:

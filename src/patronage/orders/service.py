@@ -17,6 +17,7 @@ from patronage.customers.statistics import refresh_customer_statistics
 from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
 from patronage.events import service as events
+from patronage.formats import TIME_SYNTAX, in_utc, parse_time
 from patronage.ids import new_id
 from patronage.orders import access
 from patronage.orders.customer_link import callers_private_ref, customer_copy, resolve_customer
@@ -25,15 +26,7 @@ from patronage.orders.loyalty_operations import apply_loyalty_operations
 from patronage.orders.models import Order, OrderPrivateRef
 from patronage.orders.pricing import price_order
 from patronage.orders.render import element_refs, render, render_rows, select_rendered
-from patronage.orders.schemas import (
-    ELEMENT_LISTS,
-    STATUSES,
-    TIME_SYNTAX,
-    OrderCreate,
-    OrderUpdate,
-    in_utc,
-    parse_time,
-)
+from patronage.orders.schemas import ELEMENT_LISTS, STATUSES, OrderCreate, OrderUpdate
 from patronage.pagination import Page, PageRequest, cut_page, keyset
 from patronage.tenancy.models import Account, Location
 
