@@ -40,8 +40,12 @@ class Importer:
         self.env = {**os.environ, "PATRONAGE_DATABASE_URL": database_url, "COLUMNS": "200"}
 
     def run(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return self.command("import", "customers", *args, stdin=stdin)
+
+    def command(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        """``patronage ARGS...``."""
         return subprocess.run(
-            [str(PATRONAGE), "import", "customers", *args],
+            [str(PATRONAGE), *args],
             env=self.env,
             cwd=self.cwd,
             input=stdin.decode() if stdin is not None else None,
@@ -215,6 +219,14 @@ async def test_a_csv_file_creates_customers_cards_and_opening_balances(
     (empty,) = carl["loyalty_cards"]
     assert (empty["ref"], empty["name"], empty["balance"]) == (None, "Empty", "-3.0")
     assert [operation["delta"] for operation in empty["operations"]] == ["-3.0"]
+
+    # The opening operations are links of the cards' hash chains, as any operation: the ledger verifies.
+    verified = importer.command("admin", "verify-ledger", "--customer-list", list_id)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["ok"] is True
+    ledger = (await api.get(f"/v1/customer_lists/{list_id}/loyalty_cards/{loy['id']}/ledger")).json()
+    assert [entry["reason"] for entry in ledger["operations"]] == ["Opening balance", None]
+    assert ledger["operations"][1]["previous_hash"] == ledger["operations"][0]["hash"]
 
     # The customers are found as any others.
     assert (await by_email(api, list_id, "ann.smith@example.com"))["id"] == ann["id"]

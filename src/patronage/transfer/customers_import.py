@@ -34,6 +34,7 @@ from patronage.customers.service import PRIVATE_REF_TAKEN
 from patronage.db import Database, dump_json, utcnow
 from patronage.errors import ValidationFailed
 from patronage.ids import new_ids
+from patronage.loyalty.ledger import operation_hash
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.loyalty.service import NULL_REF_TAKEN, REF_TAKEN
 from patronage.transfer.customer_rows import CUSTOMER_COLUMNS, OPENING_REASON, Card, Row, from_csv, from_ndjson
@@ -255,22 +256,35 @@ class _Customer:
 
 def opening_operation(card: dict[str, Any], operation_id: str) -> dict[str, Any]:
     """The one place the import makes a loyalty operation: a new card's opening balance, the card's first
-    operation, as ``loyalty.service.apply_operation`` writes one (the card row says ``operation_count`` 1 and
-    holds the operation's ``new_balance``)."""
-    return {
+    operation, as ``loyalty.service.apply_operation`` writes one: seq 1, the first link of the card's hash chain
+    (``loyalty.ledger``); the card row is given what apply_operation leaves on it (``operation_count`` 1, the
+    operation's ``new_balance`` and hash)."""
+    delta = card["balance_micro"]
+    operation = {
         "id": operation_id,
         "account_id": card["account_id"],
         "customer_list_id": card["customer_list_id"],
         "loyalty_card_id": card["id"],
         "customer_id": card["customer_id"],
         "seq": 1,
-        "delta_micro": card["balance_micro"],
-        "new_balance_micro": card["balance_micro"],
+        "delta_micro": delta,
+        "new_balance_micro": delta,
         "reason": OPENING_REASON,
         "order_id": None,
         "order_location_id": None,
         "created_at": card["created_at"],
     }
+    operation["hash"] = operation_hash(
+        None,
+        operation_id=operation_id,
+        seq=1,
+        delta_micro=delta,
+        new_balance_micro=delta,
+        created_at=operation["created_at"],
+        order_id=None,
+    )
+    card.update(operation_count=1, ledger_hash=operation["hash"])
+    return operation
 
 
 # Dicts of column values to the tuples COPY takes, in the table's column order (in C: a million rows each).
@@ -481,7 +495,8 @@ class Loader:
                     "name": card.name,
                     "ref": card.ref,
                     "balance_micro": card.balance_micro,
-                    "operation_count": 1 if card.balance_micro else 0,
+                    "operation_count": 0,
+                    "ledger_hash": None,
                     "created_at": self.clock(),
                 }
             )
@@ -532,10 +547,10 @@ class Loader:
         await bulk.insert_rows(conn, _PRIVATE_REF, ("customer_id", "client_id", "customer_list_id", "ref"), refs)
         for card, card_id in zip(cards, new_ids(len(cards)), strict=True):
             card["id"] = card_id
-        await bulk.insert_rows(conn, _CARD, CARD_COLUMNS_ORDER, [_card_tuple(card) for card in cards])
         opened = [card for card in cards if card["balance_micro"]]
         operation_ids = new_ids(len(opened))
         operations = [opening_operation(card, id_) for card, id_ in zip(opened, operation_ids, strict=True)]
+        await bulk.insert_rows(conn, _CARD, CARD_COLUMNS_ORDER, [_card_tuple(card) for card in cards])
         await bulk.insert_rows(
             conn, _OPERATION, OPERATION_COLUMNS_ORDER, [_operation_tuple(operation) for operation in operations]
         )

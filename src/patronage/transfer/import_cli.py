@@ -109,12 +109,8 @@ def customers(
         )
         raise typer.Exit(130) from None
     except Exception as exc:  # a database that cannot be reached or refuses a batch: one line, no traceback
-        from sqlalchemy.exc import DBAPIError
-
-        if (
-            not isinstance(exc, DBAPIError | ConnectionError | TimeoutError | OSError)
-            and "asyncpg" not in type(exc).__module__
-        ):
+        # (COPY goes through asyncpg itself: its errors are not wrapped in SQLAlchemy's.)
+        if not isinstance(exc, (*cli.DATABASE_ERRORS, OSError)) and not type(exc).__module__.startswith("asyncpg"):
             raise
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         cli._fail(
