@@ -97,12 +97,11 @@ def customers(
 
     try:
         migrate.upgrade(settings.database_url)
-        # A second Ctrl-C must not interrupt the clean-up of the first.
         counts = asyncio.run(main())
     except work.ImportArgumentError as exc:
         cli._fail(str(exc))
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:  # the batch under way was rolled back
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C doesn't cut the message short
         typer.echo(
             "interrupted: the batches committed so far stay imported; run the same import again to finish it",
             err=True,
