@@ -86,6 +86,7 @@ class Knobs:
     rounds: int = knob("BENCH_ROUNDS", 1)
     endpoints: str = knob("BENCH_ENDPOINTS", "")  # comma-separated names; empty: all
     results: str = knob("BENCH_RESULTS", str(RESULTS))  # "-": print only
+    plans: str = knob("BENCH_PLANS", str(RESULTS.parent / "PLANS.md"))  # "-": none
 
 
 # --- the endpoints -----------------------------------------------------------------------------------
@@ -488,7 +489,8 @@ class InProcess:
         seen: set[str] = set()
         created: set[str] = set()  # ids this request made: first seen in an INSERT's parameters, never read
         for statement, parameters, names, rows in self.statements:
-            inserting = statement.lstrip().upper().startswith("INSERT")
+            # An INSERT, alone or after a WITH (the ledger's one-statement operation: WITH moved AS (UPDATE ...)).
+            inserting = re.search(r"\bINSERT\s+INTO\b", statement, re.IGNORECASE) is not None
             params = []
             for value in parameters or ():
                 param: dict[str, Any] = {"kind": "literal", "value": value}
@@ -594,6 +596,47 @@ async def seq_scans(url: str, steps: dict[str, list[Step]]) -> dict[str, list[st
     finally:
         await conn.close()
     return {name: tables for name, tables in found.items() if tables}
+
+
+async def record_plans(url: str, steps: dict[str, list[Step]], header: str) -> str:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of every statement each endpoint runs, with its captured values, as a
+    Markdown page (issue 12: every query has the plan it deserves). Each endpoint's statements run in one transaction
+    that is rolled back, in order, so a write's plan is real and changes nothing."""
+    conn = await asyncpg.connect(common.admin_dsn(url))
+    parts = [f"# Query plans\n\n{header}\n"]
+    try:
+        for name, endpoint_steps in steps.items():
+            parts.append(f"\n## {name}\n")
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                for number, step in enumerate(endpoint_steps, 1):
+                    parts.append(f"\n{number}. `{_one_line(step.sql)}`\n\n```\n{await _plan(conn, step)}\n```\n")
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+    return "".join(parts)
+
+
+async def _plan(conn: Any, step: Step) -> str:
+    values = [param.get("value") for param in step.params]
+    if re.match(r"\s*(SET|RESET)\b", step.sql, re.IGNORECASE):
+        await conn.execute(step.sql, *values)  # a setting the next statement's plan depends on
+        return "(a setting, applied for the statements after it)"
+    try:
+        async with conn.transaction():  # a savepoint: a failure leaves the endpoint's earlier statements
+            plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {step.sql}", *values)
+        return "\n".join(row[0] for row in plan)
+    except asyncpg.PostgresError as exc:
+        # An INSERT of the captured row, which exists since the capture committed: the estimated plan.
+        plan = await conn.fetch(f"EXPLAIN {step.sql}", *values)
+        return f"(estimated: running it again failed with {type(exc).__name__})\n" + "\n".join(r[0] for r in plan)
+
+
+def _one_line(sql: str, limit: int = 300) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- pgbench scripts and the floor's plan ------------------------------------------------------------------
@@ -894,7 +937,8 @@ def knob_values(k: Knobs) -> dict[str, Any]:
     names = {"url": "BENCH_URL", "customers": "BENCH_CUSTOMERS", "operations": "BENCH_OPERATIONS",
              "sqlite_url": "BENCH_SQLITE_URL", "sqlite_customers": "BENCH_SQLITE_CUSTOMERS",
              "seconds": "BENCH_SECONDS", "warmup": "BENCH_WARMUP", "concurrency": "BENCH_CONCURRENCY",
-             "workers": "BENCH_WORKERS", "rounds": "BENCH_ROUNDS", "endpoints": "BENCH_ENDPOINTS"}  # fmt: skip
+             "workers": "BENCH_WORKERS", "rounds": "BENCH_ROUNDS", "endpoints": "BENCH_ENDPOINTS",
+             "plans": "BENCH_PLANS"}  # fmt: skip
     return {env: getattr(k, attr) for attr, env in names.items()}
 
 
@@ -937,6 +981,10 @@ def main() -> None:
         )  # fmt: skip
     )
     scans = asyncio.run(seq_scans(k.url, steps))
+    if k.plans != "-":
+        header = f"{k.customers:,} customers; written by `{command}`; {machine}"
+        Path(k.plans).write_text(asyncio.run(record_plans(k.url, steps, header)))
+        print(f"query plans written to {k.plans}", flush=True)
     pg = bench_postgresql(k, t, eps, steps, ids, work)
     lite = sqlite_t = None
     if k.sqlite_customers > 0:

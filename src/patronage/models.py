@@ -10,6 +10,7 @@ from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.oauth.models import OAuthCode, OAuthLogin
 from patronage.orders.models import Order, OrderElementPrivateRef, OrderPrivateRef
 from patronage.tenancy.models import Account, Location, User
+from patronage.transfer.hubrise_models import HubriseMapping, HubriseSource
 
 __all__ = [
     "Account",
@@ -21,6 +22,8 @@ __all__ = [
     "CustomerList",
     "CustomerPrivateRef",
     "Event",
+    "HubriseMapping",
+    "HubriseSource",
     "IdempotencyKey",
     "Location",
     "LoyaltyCard",

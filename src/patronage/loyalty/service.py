@@ -230,6 +230,7 @@ async def apply_operation(
     order_id: str | None = None,
     order_location_id: str | None = None,
     created_at: datetime | None = None,
+    operation_id: str | None = None,
 ) -> LoyaltyOperation:
     """Adds ``delta`` to the card and writes the operation, in the caller's transaction.
 
@@ -242,7 +243,7 @@ async def apply_operation(
     if created_at.tzinfo is not None:
         created_at = created_at.astimezone(UTC).replace(tzinfo=None)
     operation = LoyaltyOperation(
-        id=new_id(),
+        id=operation_id or new_id(),  # an imported operation may keep its source's id
         account_id=card.account_id,
         customer_list_id=card.customer_list_id,
         loyalty_card_id=card.id,
