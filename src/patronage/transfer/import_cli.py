@@ -102,21 +102,30 @@ def customers(
         cli._fail(str(exc))
     except KeyboardInterrupt:  # the batch under way was rolled back
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C doesn't cut the message short
-        typer.echo(
-            "interrupted: the batches committed so far stay imported; run the same import again to finish it",
-            err=True,
-        )
-        raise typer.Exit(130) from None
+        _stop("interrupted: the batches committed so far stay imported; run the same import again to finish it", 130)
     except Exception as exc:  # a database that cannot be reached or refuses a batch: one line, no traceback
         # (COPY goes through asyncpg itself: its errors are not wrapped in SQLAlchemy's.)
         if not isinstance(exc, (*cli.DATABASE_ERRORS, OSError)) and not type(exc).__module__.startswith("asyncpg"):
             raise
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        cli._fail(
-            f"database {cli._safe_url(settings.database_url)}: {reason} "
-            "(the batches committed before stay imported; run the import again to finish it)"
+        _stop(
+            f"error: database {cli._safe_url(settings.database_url)}: {reason} "
+            "(the batches committed before stay imported; run the import again to finish it)",
+            1,
         )
     cli._print(work.summary(counts, started))
+
+
+def _stop(message: str, status: int) -> None:
+    """Ends an import cut short at once. The reader thread may be blocked reading the file (stdin): the
+    interpreter's shutdown would wait for that read's lock, and abort."""
+    import os
+    import sys
+
+    typer.echo(message, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 class _progress:
