@@ -56,18 +56,30 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not is_json_media_type(request.headers.get("content-type")):
         raise UnsupportedMediaType()
     try:
-        data = json.loads(raw, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant)
+        data = parse_json(raw)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    check_object(data)
+    return data
+
+
+def parse_json(raw: str | bytes) -> Any:
+    """JSON as a body is read: decimals stay ``Decimal``, ``NaN`` and ``Infinity`` are refused (``ValueError``;
+    ``RecursionError`` for absurd nesting). Also for JSON that comes another way (the import's NDJSON lines)."""
+    return json.loads(raw, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant)
+
+
+def check_object(data: dict[str, Any]) -> None:
+    """What a body's fields may not hold, whatever the model: nesting beyond :data:`MAX_DEPTH`, strings no
+    database can store, numbers no field can hold. A ``ValidationFailed`` naming the field otherwise."""
     for key, value in data.items():
         if _depth(value) > MAX_DEPTH:
             raise ValidationFailed([{"field": key, "message": f"may not nest more than {MAX_DEPTH} levels deep"}])
     bad = _bad_text(data)
     if bad is not None:
         raise ValidationFailed([{"field": bad[0], "message": bad[1]}])
-    return data
 
 
 def _depth(value: Any) -> int:

@@ -19,9 +19,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
 from patronage import seed_words as words
+from patronage.bulk import insert_rows
 from patronage.customer_lists.models import CustomerList
 from patronage.customers.models import Customer
 from patronage.db import Database, utcnow
@@ -370,7 +371,7 @@ async def _seed_postgresql(
         while done < count:
             rows = factory.batch(min(BATCH_SIZE, count - done))
             lap("generate")
-            await driver.copy_records_to_table("customer", records=rows, columns=COLUMNS)
+            await insert_rows(conn, Customer.__table__, COLUMNS, rows)
             lap("copy")
             done += len(rows)
         if bulk:
@@ -399,10 +400,7 @@ async def _seed_sqlite(db: Database, customer_list_id: str, count: int, factory_
         done = 0
         while done < count:
             rows = factory.batch(min(BATCH_SIZE, count - done))
-            values = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
-            for value in values:
-                value["custom_fields"] = json.loads(value["custom_fields"])
-            await conn.execute(insert(table), values)
+            await insert_rows(conn, table, COLUMNS, rows)
             done += len(rows)
     async with db.session(write=True) as session:
         await session.execute(text("ANALYZE customer"))

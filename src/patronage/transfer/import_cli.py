@@ -1,7 +1,172 @@
-"""Placeholder: this module registers its commands (being written on a branch)."""
+"""``patronage import customers``: a CSV or NDJSON file of customers into a list (the work is in
+``transfer.customers_import``; the formats in docs/import-export.md)."""
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+FORMATS = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
 
 def register(group: typer.Typer) -> None:
     """Adds this module's commands to ``group``."""
+    group.command("customers")(customers)
+
+
+def customers(
+    file: Annotated[str, typer.Argument(help="The file to import (CSV or NDJSON); - reads stdin")],
+    customer_list: Annotated[str, typer.Option(help="The customer list's id")],
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="csv or ndjson (default: from the extension: .csv, .ndjson, .jsonl)")
+    ] = None,
+    key: Annotated[str, typer.Option(help="Match rows to customers by email or by private_ref")] = "email",
+    client: Annotated[
+        str | None, typer.Option(help="The client whose private refs the private_ref column holds")
+    ] = None,
+    rejects: Annotated[
+        str | None, typer.Option(help="Where bad rows go (default: FILE.rejects.ndjson; stdin.rejects.ndjson for -)")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per transaction (about)")] = 5000,
+) -> None:
+    """Import customers, their loyalty cards and opening balances; prints a JSON summary at the end.
+
+    Rows are matched to customers by --key: a new key creates a customer, a known one updates it. Bad rows go
+    to the rejects file with their line numbers and reasons; the others are imported, in whole batches (an
+    interrupted import can be run again: it finishes what is missing and changes nothing else)."""
+    import asyncio
+    import signal
+    import sys
+    import time
+
+    from patronage import cli, migrate
+    from patronage.db import Database
+    from patronage.transfer import customers_import as work
+    from patronage.transfer.customer_rows import KEYS, HeaderError, check_header
+
+    started = time.perf_counter()
+    if key not in KEYS:
+        cli._fail(f"--key must be email or private_ref, not {key!r}")
+    if key == "private_ref" and client is None:
+        cli._fail("--key private_ref needs --client: private refs are each client's own")
+    fmt = (file_format or FORMATS.get(Path(file).suffix.lower())) if file != "-" else file_format
+    if fmt is None:
+        cli._fail(
+            "give --format csv or --format ndjson (stdin has no extension)"
+            if file == "-"
+            else f"cannot tell the format of {file!r} from its extension: give --format csv or --format ndjson"
+        )
+    if fmt not in ("csv", "ndjson"):
+        cli._fail(f"--format must be csv or ndjson, not {fmt!r}")
+    settings = cli._settings()
+
+    try:
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115 - open for the whole run
+    except OSError as exc:
+        cli._fail(f"cannot read {file}: {exc.strerror}")
+    try:
+        source = work.open_source(stream, fmt)
+        if isinstance(source, work.CsvFile):
+            check_header(source.header, key)
+    except (ValueError, HeaderError) as exc:
+        cli._fail(f"{file}: {exc}")
+
+    rejects_path = rejects or ("stdin.rejects.ndjson" if file == "-" else f"{file}.rejects.ndjson")
+    interactive = sys.stderr.isatty()
+
+    async def main() -> work.Counts:
+        db = Database(settings)
+        try:
+            target = await work.check_target(db, customer_list, key, client)
+            try:
+                rejects_file = open(rejects_path, "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
+            except OSError as exc:
+                raise work.ImportArgumentError(f"cannot write {rejects_path}: {exc.strerror}") from None
+            with rejects_file, _progress(interactive, stream, file) as progress:
+                return await work.run(
+                    db,
+                    source,
+                    target,
+                    rejects_file,
+                    context={"settings": settings},
+                    batch_size=batch_size,
+                    progress=progress,
+                )
+        finally:
+            await db.dispose()
+
+    try:
+        migrate.upgrade(settings.database_url)
+        counts = asyncio.run(main())
+    except work.ImportArgumentError as exc:
+        cli._fail(str(exc))
+    except KeyboardInterrupt:  # the batch under way was rolled back
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C doesn't cut the message short
+        _stop("interrupted: the batches committed so far stay imported; run the same import again to finish it", 130)
+    except Exception as exc:  # a database that cannot be reached or refuses a batch: one line, no traceback
+        # (COPY goes through asyncpg itself: its errors are not wrapped in SQLAlchemy's.)
+        if not isinstance(exc, (*cli.DATABASE_ERRORS, OSError)) and not type(exc).__module__.startswith("asyncpg"):
+            raise
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _stop(
+            f"error: database {cli._safe_url(settings.database_url)}: {reason} "
+            "(the batches committed before stay imported; run the import again to finish it)",
+            1,
+        )
+    cli._print(work.summary(counts, started))
+
+
+def _stop(message: str, status: int) -> None:
+    """Ends an import cut short at once. The reader thread may be blocked reading the file (stdin): the
+    interpreter's shutdown would wait for that read's lock, and abort."""
+    import os
+    import sys
+
+    typer.echo(message, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+class _progress:
+    """A progress bar on stderr when it is a terminal (rich comes with typer); nothing otherwise."""
+
+    def __init__(self, interactive: bool, stream, file: str):
+        self.bar = None
+        if not interactive:
+            return
+        import os
+
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        total = None
+        if file != "-":
+            try:
+                total = os.fstat(stream.fileno()).st_size
+            except OSError:
+                total = None
+        self.bar = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]:,} rows, {task.fields[rejected]:,} rejected"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = self.bar.add_task("import", total=total, rows=0, rejected=0)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.__enter__()
+
+        def update(counts, bytes_read: int) -> None:
+            self.bar.update(self.task, completed=bytes_read, rows=counts.read, rejected=counts.rejected)
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

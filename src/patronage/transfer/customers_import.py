@@ -1,0 +1,631 @@
+"""``patronage import customers``: a CSV or NDJSON file of customers into a list (docs/import-export.md).
+
+The file is streamed: a reader thread reads and validates the next batch of rows while the current one is
+written, so memory holds two batches whatever the file's size. Each batch is one transaction: one SELECT of
+the customers its keys match, one of their cards and (with a client) private refs,
+then the new customers, private refs, cards and opening-balance operations go in by COPY (PostgreSQL) or one
+executemany INSERT (SQLite), and the changed customers are updated in one executemany UPDATE. An interrupted
+import leaves whole batches; running it again finds them and changes nothing there.
+
+No event is fired, and the order statistics of customers are left as they are (a new customer has none).
+"""
+
+import asyncio
+import contextlib
+import json
+import operator
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from sqlalchemy import String, any_, bindparam, delete, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from patronage import bulk
+from patronage.customers.models import Customer, CustomerPrivateRef
+from patronage.customers.schemas import ANONYMISED_FIELDS
+from patronage.customers.service import PRIVATE_REF_TAKEN
+from patronage.db import Database, dump_json, utcnow
+from patronage.errors import ValidationFailed
+from patronage.ids import new_ids
+from patronage.loyalty.ledger import operation_hash
+from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
+from patronage.loyalty.service import NULL_REF_TAKEN, REF_TAKEN
+from patronage.transfer.customer_rows import CUSTOMER_COLUMNS, OPENING_REASON, Card, Row, from_csv, from_ndjson
+from patronage.transfer.import_reader import CsvFile, NdjsonFile, Record
+
+BATCH_SIZE = 5000
+# Rows of one customer (CSV: one per card) are kept in one batch; past this many rows a batch is cut anyway.
+MAX_BATCH_FACTOR = 4
+# A batch that meets a concurrent writer (a private ref or card ref taken meanwhile, a customer deleted) is
+# rolled back and done again from fresh reads, this many times at most.
+ATTEMPTS = 3
+SEVERAL_MATCHES = "matches {count} customers of this list: the match key must name one customer"
+
+# The customer columns a row sets (private refs live in their own table).
+FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name != "private_ref")
+_DEFAULTS: dict[str, Any] = {name: None for name in FIELDS} | {
+    "sms_marketing": False,
+    "email_marketing": False,
+    "custom_fields": {},
+}
+_CUSTOMER = Customer.__table__
+_CARD = LoyaltyCard.__table__
+_OPERATION = LoyaltyOperation.__table__
+_PRIVATE_REF = CustomerPrivateRef.__table__
+CUSTOMER_COLUMNS_ORDER = tuple(column.name for column in _CUSTOMER.columns)
+CARD_COLUMNS_ORDER = tuple(column.name for column in _CARD.columns)
+OPERATION_COLUMNS_ORDER = tuple(column.name for column in _OPERATION.columns)
+PRIVATE_REF_COLUMNS_ORDER = tuple(column.name for column in _PRIVATE_REF.columns)
+
+
+class ImportArgumentError(ValueError):
+    """A bad argument found before anything is written (no such list, client...)."""
+
+
+@dataclass(slots=True)
+class Reject:
+    line: int
+    errors: list[dict[str, str]]
+    raw: str
+
+    def json(self) -> str:
+        return json.dumps({"line": self.line, "errors": self.errors, "row": self.raw}, ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class Batch:
+    rows: list[Row] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    raw: dict[int, str] = field(default_factory=dict)  # the text of each valid row, by line, should it be refused
+    read: int = 0
+    bytes_read: int = 0
+
+
+@dataclass(slots=True)
+class Counts:
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.read += other.read
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where rows go: the list (and its account), the match key, the client whose private refs are read."""
+
+    customer_list_id: str
+    account_id: str
+    key: str
+    client_id: str | None
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+def open_source(stream: Any, fmt: str) -> CsvFile | NdjsonFile:
+    """The file, ready to read; a CSV header is read now (``ValueError`` if it cannot be)."""
+    return CsvFile(stream) if fmt == "csv" else NdjsonFile(stream)
+
+
+def batches(
+    source: CsvFile | NdjsonFile, target: Target, context: dict[str, Any], size: int = BATCH_SIZE
+) -> Iterator[Batch]:
+    """The file's records validated, in batches of about ``size`` records; the rows of one key that follow
+    each other stay in one batch."""
+    private_refs = target.client_id is not None
+    header = source.header if isinstance(source, CsvFile) else None
+    batch = Batch()
+    last_key: str | None = None
+    record: Record
+    for record in source:
+        row = None
+        if record.problem is not None:
+            batch.rejects.append(Reject(record.line, [record.problem], record.raw))
+        else:
+            try:
+                if header is not None:
+                    assert record.cells is not None
+                    row = from_csv(
+                        record.line,
+                        header,
+                        record.cells,
+                        key=target.key,
+                        private_refs=private_refs,
+                        context=context,
+                    )
+                else:
+                    row = from_ndjson(
+                        record.line, record.data, key=target.key, private_refs=private_refs, context=context
+                    )
+            except ValidationFailed as exc:
+                batch.rejects.append(Reject(record.line, exc.errors or [], record.raw))
+        if row is not None:
+            full = batch.read >= size
+            if (full and row.key != last_key) or batch.read >= size * MAX_BATCH_FACTOR:
+                batch.bytes_read = source.bytes_read
+                yield batch
+                batch = Batch()
+            batch.rows.append(row)
+            batch.raw[row.line] = record.raw
+            last_key = row.key
+        batch.read += 1
+    if batch.read:
+        batch.bytes_read = source.bytes_read
+        yield batch
+
+
+class Prefetch:
+    """Runs ``produce`` in a daemon thread, one step ahead of the caller: the next batch is read and validated
+    while the current one is written. A daemon thread: an interrupted import never waits for it (it may be
+    blocked reading stdin)."""
+
+    _END = object()
+
+    def __init__(self, items: Iterable[Any]):
+        self.loop = asyncio.get_running_loop()
+        self.items = iter(items)
+        self.requests: queue.SimpleQueue[asyncio.Future[Any]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="import-reader", daemon=True).start()
+        self.ahead = self._request()
+
+    def _request(self) -> "asyncio.Future[Any]":
+        future = self.loop.create_future()
+        self.requests.put(future)
+        return future
+
+    def _run(self) -> None:
+        while True:
+            future = self.requests.get()
+            try:
+                result: Any = next(self.items, self._END)
+            except BaseException as exc:  # handed to the caller, who re-raises it
+                self._deliver(future, None, exc)
+                return
+            self._deliver(future, result, None)
+            if result is self._END:
+                return
+
+    def _deliver(self, future: "asyncio.Future[Any]", result: Any, exc: BaseException | None) -> None:
+        def settle() -> None:
+            if future.done():
+                return
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the import is over
+            self.loop.call_soon_threadsafe(settle)
+
+    async def next(self) -> Any | None:
+        """The next item, or None at the end; the one after it is read meanwhile."""
+        result = await self.ahead
+        if result is self._END:
+            return None
+        self.ahead = self._request()
+        return result
+
+
+# --- writing --------------------------------------------------------------------------------------------
+
+
+class _Clock:
+    """Creation times: now, but strictly increasing, so that customers and cards keep the file's order (the API
+    lists a customer's cards, and the export its customers, by creation time)."""
+
+    def __init__(self) -> None:
+        self.last = datetime.min
+
+    def __call__(self) -> datetime:
+        now = utcnow()
+        self.last = now if now > self.last else self.last + timedelta(microseconds=1)
+        return self.last
+
+
+@dataclass(slots=True)
+class _Customer:
+    """A customer as a batch sees it: as stored, then as its rows leave it."""
+
+    id: str
+    new: bool
+    values: dict[str, Any]
+    anonymised: bool = False
+    private_ref: str | None = None
+    stored_ref: bool = False  # a private ref row exists for it in the database
+    card_refs: set[str | None] = field(default_factory=set)
+    named: set[str | None] = field(default_factory=set)  # card refs the batch's rows named
+    created_at: datetime | None = None
+    changed: bool = False
+    ref_changed: bool = False
+
+
+def opening_operation(card: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    """The one place the import makes a loyalty operation: a new card's opening balance, the card's first
+    operation, as ``loyalty.service.apply_operation`` writes one: seq 1, the first link of the card's hash chain
+    (``loyalty.ledger``); the card row is given what apply_operation leaves on it (``operation_count`` 1, the
+    operation's ``new_balance`` and hash)."""
+    delta = card["balance_micro"]
+    operation = {
+        "id": operation_id,
+        "account_id": card["account_id"],
+        "customer_list_id": card["customer_list_id"],
+        "loyalty_card_id": card["id"],
+        "customer_id": card["customer_id"],
+        "seq": 1,
+        "delta_micro": delta,
+        "new_balance_micro": delta,
+        "reason": OPENING_REASON,
+        "order_id": None,
+        "order_location_id": None,
+        "created_at": card["created_at"],
+    }
+    operation["hash"] = operation_hash(
+        None,
+        operation_id=operation_id,
+        seq=1,
+        delta_micro=delta,
+        new_balance_micro=delta,
+        created_at=operation["created_at"],
+        order_id=None,
+    )
+    card.update(operation_count=1, ledger_hash=operation["hash"])
+    return operation
+
+
+# Dicts of column values to the tuples COPY takes, in the table's column order (in C: a million rows each).
+_customer_tuple = operator.itemgetter(*CUSTOMER_COLUMNS_ORDER)
+_card_tuple = operator.itemgetter(*CARD_COLUMNS_ORDER)
+_operation_tuple = operator.itemgetter(*OPERATION_COLUMNS_ORDER)
+
+
+class Loader:
+    """Writes batches of valid rows into one list, one transaction each."""
+
+    def __init__(self, db: Database, target: Target):
+        self.db = db
+        self.target = target
+        self.pg = db.dialect == "postgresql"
+        self.clock = _Clock()
+        self.conflicts: tuple[type[BaseException], ...] = (IntegrityError,)
+        if self.pg:
+            import asyncpg
+
+            self.conflicts += (asyncpg.IntegrityConstraintViolationError,)
+
+    async def load(self, batch: Batch) -> tuple[Counts, list[Reject]]:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self.db.session(write=True) as session:
+                    conn = await session.connection()
+                    if self.pg:
+                        # A plan made for each batch's values: a generic plan, cached by the prepared statement
+                        # when the list (or the table) was small, would scan the whole table for every batch
+                        # once it has grown, until autovacuum's next ANALYZE.
+                        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+                        # A batch's commit doesn't wait for its WAL to reach the disk: a server crash may lose the
+                        # last batches committed (whole: a transaction is never half there), which running the
+                        # import again brings back, as it does any batch not done yet.
+                        await conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    return await self._load(conn, batch)
+            except self.conflicts:
+                if attempt == ATTEMPTS:
+                    raise
+        raise AssertionError("not reached")
+
+    def _among(self, column: Any, values: list[Any]) -> Any:
+        if self.pg:  # one array parameter: one prepared statement whatever the batch's size
+            return column == any_(literal(values, ARRAY(String)))
+        return column.in_(values)
+
+    async def _matches(self, conn: AsyncConnection, keys: list[str]) -> dict[str, list[Any]]:
+        c = _CUSTOMER.c
+        columns = [c.id, c.anonymised, *(c[name] for name in FIELDS)]
+        if self.target.key == "email":
+            stmt = select(*columns, c.email_search.label("match_key")).where(
+                c.customer_list_id == self.target.customer_list_id, self._among(c.email_search, keys)
+            )
+        else:
+            p = _PRIVATE_REF.c
+            stmt = (
+                select(*columns, p.ref.label("match_key"))
+                .join(_PRIVATE_REF, (p.customer_id == c.id) & (p.client_id == self.target.client_id))
+                .where(
+                    p.customer_list_id == self.target.customer_list_id,
+                    p.client_id == self.target.client_id,
+                    self._among(p.ref, keys),
+                )
+            )
+        # No row lock: locking every customer a re-run reads writes each row (2x the time of a re-run that
+        # changes nothing). A customer the API changes meanwhile gets the file's values if the row changes it;
+        # a private ref or card ref taken meanwhile, or a customer deleted, fails the batch, done again (load).
+        found: dict[str, list[Any]] = {}
+        for row in (await conn.execute(stmt)).mappings():
+            found.setdefault(row["match_key"], []).append(row)
+        return found
+
+    async def _card_refs(self, conn: AsyncConnection, ids: list[str]) -> dict[str, set[str | None]]:
+        refs: dict[str, set[str | None]] = {customer_id: set() for customer_id in ids}
+        if ids:
+            c = _CARD.c
+            for customer_id, ref in await conn.execute(
+                select(c.customer_id, c.ref).where(self._among(c.customer_id, ids))
+            ):
+                refs[customer_id].add(ref)
+        return refs
+
+    async def _private_refs(
+        self, conn: AsyncConnection, ids: list[str], rows: list[Row]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """With ``--key email`` and a client: the matched customers' private refs, and who holds the refs the
+        batch's rows give."""
+        if self.target.client_id is None or self.target.key != "email":
+            return {}, {}
+        p = _PRIVATE_REF.c
+        current: dict[str, str] = {}
+        if ids:
+            client_id = self.target.client_id
+            stmt = select(p.customer_id, p.ref).where(p.client_id == client_id, self._among(p.customer_id, ids))
+            current = {customer_id: ref for customer_id, ref in await conn.execute(stmt)}
+        wanted = list({row.fields.private_ref for row in rows if row.fields.private_ref is not None})
+        holders: dict[str, str] = {}
+        if wanted:
+            stmt = select(p.ref, p.customer_id).where(
+                p.customer_list_id == self.target.customer_list_id,
+                p.client_id == self.target.client_id,
+                self._among(p.ref, wanted),
+            )
+            holders = {ref: customer_id for ref, customer_id in await conn.execute(stmt)}
+        return current, holders
+
+    async def _load(self, conn: AsyncConnection, batch: Batch) -> tuple[Counts, list[Reject]]:
+        target = self.target
+        counts = Counts(read=batch.read, rejected=len(batch.rejects))
+        rejects = list(batch.rejects)
+        rows = batch.rows
+        matches = await self._matches(conn, list({row.key for row in rows}))
+        matched_ids = [found[0]["id"] for found in matches.values() if len(found) == 1]
+        card_refs = await self._card_refs(conn, matched_ids)
+        current_refs, holders = await self._private_refs(conn, matched_ids, rows)
+        sets_private_ref = target.client_id is not None and target.key == "email"
+
+        customers: dict[str, _Customer] = {}
+        new_ids_ = iter(new_ids(len(rows)))
+        new_cards: list[dict[str, Any]] = []
+
+        def refuse(row: Row, field_name: str, message: str) -> None:
+            rejects.append(Reject(row.line, [{"field": field_name, "message": message}], batch.raw[row.line]))
+            counts.rejected += 1
+
+        for row in rows:
+            customer = customers.get(row.key)
+            first = customer is None
+            if customer is None:
+                found = matches.get(row.key, [])
+                if len(found) > 1:
+                    refuse(row, target.key, SEVERAL_MATCHES.format(count=len(found)))
+                    continue
+                if found:
+                    stored = found[0]
+                    customer = _Customer(
+                        stored["id"],
+                        False,
+                        {name: stored[name] for name in FIELDS},
+                        anonymised=stored["anonymised"],
+                        private_ref=row.key if target.key == "private_ref" else current_refs.get(stored["id"]),
+                        card_refs=card_refs[stored["id"]],
+                    )
+                    customer.stored_ref = customer.private_ref is not None
+                else:
+                    customer = _Customer(next(new_ids_), True, dict(_DEFAULTS))
+                    if target.key == "private_ref":
+                        customer.private_ref, customer.ref_changed = row.key, True
+            fields = row.fields
+            values = dict(customer.values)
+            for name in fields.model_fields_set:
+                if name == "private_ref" or (customer.anonymised and name in ANONYMISED_FIELDS):
+                    continue  # anonymised fields stay null, as an update through the API leaves them
+                values[name] = row.custom_fields if name == "custom_fields" else getattr(fields, name)
+            new_ref = customer.private_ref
+            if sets_private_ref and "private_ref" in fields.model_fields_set:
+                new_ref = fields.private_ref
+                holder = holders.get(new_ref) if new_ref is not None else None
+                if holder is not None and holder != customer.id:
+                    refuse(row, "private_ref", PRIVATE_REF_TAKEN)
+                    continue
+            twice = next((card for card in row.cards if card.ref in customer.named), None)
+            if twice is not None:
+                refuse(row, twice.ref_field, NULL_REF_TAKEN if twice.ref is None else REF_TAKEN)
+                continue
+            # The row is taken.
+            if first:
+                customers[row.key] = customer
+                if customer.new:
+                    customer.created_at = self.clock()
+            changed = values != customer.values
+            if changed:
+                customer.values = values
+                customer.changed = True
+            ref_changed = new_ref != customer.private_ref
+            if ref_changed:
+                if customer.private_ref is not None and holders.get(customer.private_ref) == customer.id:
+                    del holders[customer.private_ref]
+                if new_ref is not None:
+                    holders[new_ref] = customer.id
+                customer.private_ref = new_ref
+                customer.ref_changed = True
+            added = self._new_cards(customer, row.cards)
+            new_cards += added
+            if first and customer.new:
+                counts.created += 1
+            elif changed or ref_changed or added:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+
+        await self._write(conn, list(customers.values()), new_cards)
+        return counts, rejects
+
+    def _new_cards(self, customer: _Customer, cards: list[Card]) -> list[dict[str, Any]]:
+        added = []
+        for card in cards:
+            customer.named.add(card.ref)
+            if card.ref in customer.card_refs:
+                continue  # an existing card is left as it is, its balance above all
+            customer.card_refs.add(card.ref)
+            added.append(
+                {
+                    "id": None,
+                    "account_id": self.target.account_id,
+                    "customer_list_id": self.target.customer_list_id,
+                    "customer_id": customer.id,
+                    "name": card.name,
+                    "ref": card.ref,
+                    "balance_micro": card.balance_micro,
+                    "operation_count": 0,
+                    "ledger_hash": None,
+                    "created_at": self.clock(),
+                }
+            )
+        return added
+
+    async def _write(self, conn: AsyncConnection, customers: list[_Customer], cards: list[dict[str, Any]]) -> None:
+        target = self.target
+        created = [customer for customer in customers if customer.new]
+        changed = [customer for customer in customers if customer.changed and not customer.new]
+        now = utcnow()
+        await bulk.insert_rows(
+            conn,
+            _CUSTOMER,
+            CUSTOMER_COLUMNS_ORDER,
+            [_customer_tuple(self._customer_row(customer)) for customer in created],
+        )
+        if changed:
+            c = _CUSTOMER.c
+            stmt = (
+                update(_CUSTOMER)
+                .where(c.id == bindparam("b_id"))
+                .values({name: bindparam(f"b_{name}") for name in (*FIELDS, "email_search", "updated_at")})
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {
+                        "b_id": customer.id,
+                        **{f"b_{name}": value for name, value in customer.values.items()},
+                        "b_email_search": _lower(customer.values["email"]),
+                        "b_updated_at": now,
+                    }
+                    for customer in changed
+                ],
+            )
+        moved = [customer.id for customer in customers if customer.ref_changed and customer.stored_ref]
+        if moved:
+            p = _PRIVATE_REF.c
+            await conn.execute(
+                delete(_PRIVATE_REF).where(p.customer_id == bindparam("b_id"), p.client_id == target.client_id),
+                [{"b_id": customer_id} for customer_id in moved],
+            )
+        refs = [
+            (customer.id, target.client_id, target.customer_list_id, customer.private_ref)
+            for customer in customers
+            if customer.ref_changed and customer.private_ref is not None
+        ]
+        await bulk.insert_rows(conn, _PRIVATE_REF, ("customer_id", "client_id", "customer_list_id", "ref"), refs)
+        for card, card_id in zip(cards, new_ids(len(cards)), strict=True):
+            card["id"] = card_id
+        opened = [card for card in cards if card["balance_micro"]]
+        operation_ids = new_ids(len(opened))
+        operations = [opening_operation(card, id_) for card, id_ in zip(opened, operation_ids, strict=True)]
+        await bulk.insert_rows(conn, _CARD, CARD_COLUMNS_ORDER, [_card_tuple(card) for card in cards])
+        await bulk.insert_rows(
+            conn, _OPERATION, OPERATION_COLUMNS_ORDER, [_operation_tuple(operation) for operation in operations]
+        )
+
+    def _customer_row(self, customer: _Customer) -> dict[str, Any]:
+        values = customer.values
+        return {
+            **values,
+            "id": customer.id,
+            "account_id": self.target.account_id,
+            "customer_list_id": self.target.customer_list_id,
+            "anonymised": False,
+            "email_search": _lower(values["email"]),
+            "custom_fields": dump_json(values["custom_fields"]) if values["custom_fields"] else "{}",
+            "nb_orders": 0,
+            "order_total_minor": 0,
+            "first_order_at": None,
+            "last_order_at": None,
+            "created_at": customer.created_at,
+            "updated_at": customer.created_at,
+        }
+
+
+def _lower(email: str | None) -> str | None:
+    return email.lower() if email is not None else None
+
+
+# --- the whole import -----------------------------------------------------------------------------------
+
+
+async def check_target(db: Database, customer_list_id: str, key: str, client_id: str | None) -> Target:
+    from patronage.auth.models import Client
+    from patronage.customer_lists.models import CustomerList
+
+    async with db.session(write=False) as session:
+        customer_list = await session.get(CustomerList, customer_list_id)
+        if customer_list is None:
+            raise ImportArgumentError(f"no customer list {customer_list_id!r}")
+        if client_id is not None and await session.get(Client, client_id) is None:
+            raise ImportArgumentError(f"no client {client_id!r}")
+        return Target(customer_list.id, customer_list.account_id, key, client_id)
+
+
+async def run(
+    db: Database,
+    source: CsvFile | NdjsonFile,
+    target: Target,
+    rejects: TextIO,
+    *,
+    context: dict[str, Any],
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[Counts, int], None] | None = None,
+) -> Counts:
+    """Imports the whole file; ``rejects`` gets the bad rows of each batch once it is committed."""
+    loader = Loader(db, target)
+    totals = Counts()
+    reader = Prefetch(batches(source, target, context, batch_size))
+    while (batch := await reader.next()) is not None:
+        counts, refused = await loader.load(batch)
+        for reject in sorted(refused, key=lambda reject: reject.line):
+            rejects.write(reject.json() + "\n")
+        rejects.flush()
+        totals.add(counts)
+        if progress is not None:
+            progress(totals, batch.bytes_read)
+    return totals
+
+
+def summary(counts: Counts, started: float) -> dict[str, Any]:
+    return {
+        "read": counts.read,
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "rejected": counts.rejected,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
