@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import Index, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -24,6 +24,28 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def unique_per_ref(name: str, scope: str) -> tuple[Index, Index]:
+    """``ref`` unique among the rows of one ``scope``, and at most one row of a scope without ref: two partial
+    unique indexes, ``uq_<name>_ref`` and ``uq_<name>_null_ref`` (a unique index alone lets NULLs repeat)."""
+    return (
+        Index(
+            f"uq_{name}_ref",
+            scope,
+            "ref",
+            unique=True,
+            sqlite_where=text("ref IS NOT NULL"),
+            postgresql_where=text("ref IS NOT NULL"),
+        ),
+        Index(
+            f"uq_{name}_null_ref",
+            scope,
+            unique=True,
+            sqlite_where=text("ref IS NULL"),
+            postgresql_where=text("ref IS NULL"),
+        ),
+    )
 
 
 def utcnow() -> datetime:

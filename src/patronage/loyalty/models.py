@@ -3,10 +3,10 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patronage.db import Base, utcnow
+from patronage.db import Base, unique_per_ref, utcnow
 from patronage.formats import render_decimal
 
 # Balances and deltas are stored scaled by 10**6 (deltas have at most 6 decimal places).
@@ -25,21 +25,7 @@ class LoyaltyCard(Base):
         # A customer's cards, in the order a customer renders them (the unique indexes below are partial).
         Index("ix_loyalty_card_customer_created", "customer_id", "created_at", "id"),
         # A ref is unique among one customer's cards, and at most one card per customer has no ref.
-        Index(
-            "uq_loyalty_card_customer_ref",
-            "customer_id",
-            "ref",
-            unique=True,
-            sqlite_where=text("ref IS NOT NULL"),
-            postgresql_where=text("ref IS NOT NULL"),
-        ),
-        Index(
-            "uq_loyalty_card_customer_null_ref",
-            "customer_id",
-            unique=True,
-            sqlite_where=text("ref IS NULL"),
-            postgresql_where=text("ref IS NULL"),
-        ),
+        *unique_per_ref("loyalty_card_customer", "customer_id"),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)

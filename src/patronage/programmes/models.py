@@ -6,10 +6,10 @@ Points are micro-points integers (loyalty.models.SCALE), as everywhere else.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patronage.db import Base, utcnow
+from patronage.db import Base, unique_per_ref, utcnow
 
 
 class LoyaltyProgramme(Base):
@@ -18,22 +18,8 @@ class LoyaltyProgramme(Base):
 
     __tablename__ = "loyalty_programme"
     __table_args__ = (
-        # One programme per scheme: as loyalty_card does it, a partial unique index for each kind of ref.
-        Index(
-            "uq_loyalty_programme_list_ref",
-            "customer_list_id",
-            "ref",
-            unique=True,
-            sqlite_where=text("ref IS NOT NULL"),
-            postgresql_where=text("ref IS NOT NULL"),
-        ),
-        Index(
-            "uq_loyalty_programme_list_null_ref",
-            "customer_list_id",
-            unique=True,
-            sqlite_where=text("ref IS NULL"),
-            postgresql_where=text("ref IS NULL"),
-        ),
+        # One programme per scheme, as a customer has one card per scheme.
+        *unique_per_ref("loyalty_programme_list", "customer_list_id"),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
