@@ -94,6 +94,19 @@ async def export(session: AsyncSession, card: LoyaltyCard) -> dict[str, Any]:
     }
 
 
+def row_hash(previous: str | None, row: Any) -> str:
+    """:func:`operation_hash` of a stored operation (a row or object with LoyaltyOperation's columns)."""
+    return operation_hash(
+        previous,
+        operation_id=row.id,
+        seq=row.seq,
+        delta_micro=row.delta_micro,
+        new_balance_micro=row.new_balance_micro,
+        created_at=row.created_at,
+        order_id=row.order_id,
+    )
+
+
 def _sql_points(micro: Any) -> Any:
     """:func:`points` in PostgreSQL, for an amount only known inside a statement (a new balance)."""
     whole = func.abs(micro) // SCALE  # integer division ("/" is true division in SQLAlchemy 2)
@@ -155,16 +168,7 @@ def check_chain(card: Any, operations: Iterable[Any]) -> CardCheck:
                 f"{points(balance)}"
             )
             balance = op.new_balance_micro  # report each break once, not every operation after it
-        expected = operation_hash(
-            previous_hash,
-            operation_id=op.id,
-            seq=op.seq,
-            delta_micro=op.delta_micro,
-            new_balance_micro=op.new_balance_micro,
-            created_at=op.created_at,
-            order_id=op.order_id,
-        )
-        if op.hash != expected:
+        if op.hash != row_hash(previous_hash, op):
             check.problems.append(f"operation {op.id}: hash does not match its content and the previous hash")
         previous_hash = op.hash
     if count != card.operation_count:

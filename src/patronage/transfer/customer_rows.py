@@ -17,36 +17,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from patronage import custom_fields
 from patronage.bodies import check_object, parse_json, parse_model
-from patronage.customers.schemas import READ_ONLY, CustomerCreate
+from patronage.customers.schemas import READ_ONLY, CustomerCreate, CustomerFields
 from patronage.errors import ValidationFailed, validation_failed
 from patronage.loyalty.schemas import CardCreate
 from patronage.loyalty.service import NULL_REF_TAKEN, REF_TAKEN
 from patronage.validators import Points
 
-# The customer fields a file may set, named as the API names them, in the order the export writes them.
-CUSTOMER_COLUMNS = (
-    "private_ref",
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "company_name",
-    "phone",
-    "phone_access_code",
-    "address_1",
-    "address_2",
-    "postal_code",
-    "city",
-    "state",
-    "country",
-    "latitude",
-    "longitude",
-    "delivery_notes",
-    "sms_marketing",
-    "email_marketing",
-    "custom_fields",
-)
+# The customer fields a file may set: the API's writable fields, by their names and in their order.
+CUSTOMER_COLUMNS = tuple(CustomerFields.model_fields)
 CARD_COLUMNS = ("loyalty_card_ref", "loyalty_card_name", "balance")
 # Written by the export, accepted and ignored by the import.
 READ_ONLY_COLUMNS = (

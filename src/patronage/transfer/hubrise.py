@@ -30,13 +30,14 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patronage import formats
 from patronage.auth.models import Client
 from patronage.customer_lists.models import CustomerList
 from patronage.customers import erasure
@@ -127,12 +128,7 @@ class Summary:
 
 def parse_time(text: str | None) -> datetime | None:
     """An API time (ISO 8601 with offset) as stored: naive UTC."""
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return formats.parse_time(text, "UTC") if text else None
 
 
 def parse_points(text: Any) -> Decimal:

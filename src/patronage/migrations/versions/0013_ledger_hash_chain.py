@@ -6,7 +6,7 @@ Revises: 0012
 Create Date: 2026-12-02 07:00:00
 
 Existing operations are chained here, card by card in ledger order, with the same function the server uses
-(patronage.loyalty.ledger.operation_hash), so `admin verify-ledger` holds for a migrated database too.
+(patronage.loyalty.ledger.row_hash), so `admin verify-ledger` holds for a migrated database too.
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from patronage.loyalty.ledger import operation_hash
+from patronage.loyalty.ledger import row_hash
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -61,15 +61,7 @@ def _chain_existing_operations(bind: sa.Connection) -> None:
         ).all()
         hashes, last = [], {}
         for row in rows:
-            chained = operation_hash(
-                last.get(row.loyalty_card_id),
-                operation_id=row.id,
-                seq=row.seq,
-                delta_micro=row.delta_micro,
-                new_balance_micro=row.new_balance_micro,
-                created_at=row.created_at,
-                order_id=row.order_id,
-            )
+            chained = row_hash(last.get(row.loyalty_card_id), row)
             last[row.loyalty_card_id] = chained
             hashes.append({"op_id": row.id, "op_hash": chained})
         if hashes:
