@@ -32,8 +32,8 @@ async def index(
 
 
 @router.get("/{customer_id}", summary="Retrieve a customer", response_model=CustomerOut)
-async def retrieve(customer_id: str, customer_list: ReadableList, session: ReadSession, principal: Caller):
-    return await service.retrieve(session, principal, customer_list, customer_id)
+async def retrieve(customer_list_id: str, customer_id: str, session: ReadSession, principal: Caller):
+    return await service.retrieve(session, principal, customer_list_id, customer_id)
 
 
 @router.post("", status_code=201, summary="Create a customer", response_model=CustomerOut)
@@ -50,22 +50,22 @@ async def create(
 @router.patch("/{customer_id}", summary="Update a customer", response_model=CustomerOut)
 @router.put("/{customer_id}", summary="Update a customer (alias of PATCH)", response_model=CustomerOut)
 async def update(
+    customer_list_id: str,
     customer_id: str,
     fields: Body[CustomerUpdate],
-    customer_list: WritableList,
     session: WriteSession,
     principal: Caller,
 ):
-    return await service.update(session, principal, customer_list, customer_id, fields)
+    return await service.update(session, principal, customer_list_id, customer_id, fields)
 
 
 @router.post("/{customer_id}/anonymise", summary="Anonymise a customer", response_model=CustomerOut)
 async def anonymise(
+    customer_list_id: str,
     customer_id: str,
     _: Body[NoFields],
     idempotency: Idempotent,
-    customer_list: WritableList,
     session: WriteSession,
     principal: Caller,
 ):
-    return idempotency.respond(await service.anonymise(session, principal, customer_list, customer_id))
+    return idempotency.respond(await service.anonymise(session, principal, customer_list_id, customer_id))

@@ -102,27 +102,41 @@ def _event_ids(customer: Customer) -> dict[str, Any]:
 
 
 async def _load(
-    session: AsyncSession, customer_list_id: str, customer_id: str, client_id: str, *, for_update: bool = False
-) -> tuple[Customer, str | None]:
-    """The list's customer (404 otherwise) and the reader's private ref for it, in one statement."""
-    own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == client_id)
-    stmt = (
-        select(Customer, CustomerPrivateRef.ref)
-        .outerjoin(CustomerPrivateRef, own_ref)
-        .where(Customer.id == customer_id, Customer.customer_list_id == customer_list_id)
-    )
+    session: AsyncSession,
+    principal: Principal,
+    customer_list: str | CustomerList,
+    customer_id: str,
+    *,
+    write: bool = False,
+    for_update: bool = False,
+) -> tuple[Customer, str | None, CustomerList]:
+    """The list's customer (404 otherwise), the reader's private ref for it and the list, in one statement.
+    ``customer_list`` is the id of a list the caller must see (404 otherwise; 403 for a ``write`` it may not
+    make), read with the customer, or a list already checked."""
+    own_ref = (CustomerPrivateRef.customer_id == Customer.id) & (CustomerPrivateRef.client_id == principal.client_id)
+    stmt = select(Customer, CustomerPrivateRef.ref).outerjoin(CustomerPrivateRef, own_ref)
+    stmt = stmt.where(Customer.id == customer_id)
+    if isinstance(customer_list, CustomerList):
+        stmt = stmt.where(Customer.customer_list_id == customer_list.id)
+    else:
+        stmt = access.with_list(stmt, Customer.customer_list_id, customer_list)
     if for_update:
         stmt = stmt.with_for_update(of=Customer)
-    row = (await session.execute(stmt)).first()
-    if row is None:
-        raise NotFound("Customer not found")
-    return row[0], row[1]
+    if isinstance(customer_list, CustomerList):
+        row = (await session.execute(stmt)).first()
+        if row is None:
+            raise NotFound("Customer not found")
+        return row[0], row[1], customer_list
+    row = await access.row_in_visible_list(
+        session, principal, customer_list, stmt, write=write, missing="Customer not found"
+    )
+    return row[0], row[1], row[2]
 
 
 async def retrieve(
-    session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
+    session: AsyncSession, principal: Principal, customer_list: str | CustomerList, customer_id: str
 ) -> dict[str, Any]:
-    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id)
+    customer, private_ref, customer_list = await _load(session, principal, customer_list, customer_id)
     context = await context_of(session, customer_list)
     return await render_with_cards(session, customer, context, private_ref)
 
@@ -248,9 +262,11 @@ async def create(
 
 
 async def update(
-    session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str, fields: CustomerUpdate
+    session: AsyncSession, principal: Principal, customer_list_id: str, customer_id: str, fields: CustomerUpdate
 ) -> dict[str, Any]:
-    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id, for_update=True)
+    customer, private_ref, customer_list = await _load(
+        session, principal, customer_list_id, customer_id, write=True, for_update=True
+    )
     context = await context_of(session, customer_list)
     # A customer's update leaves its cards as they are: looked up once, for the echo check and the answer.
     cards = (await loyalty.cards_of_customers(session, [customer.id]))[customer.id]
@@ -273,10 +289,12 @@ async def update(
 
 
 async def anonymise(
-    session: AsyncSession, principal: Principal, customer_list: CustomerList, customer_id: str
+    session: AsyncSession, principal: Principal, customer_list_id: str, customer_id: str
 ) -> dict[str, Any]:
     """Irreversibly nulls the personal fields; a second call is a no-op success."""
-    customer, private_ref = await _load(session, customer_list.id, customer_id, principal.client_id, for_update=True)
+    customer, private_ref, customer_list = await _load(
+        session, principal, customer_list_id, customer_id, write=True, for_update=True
+    )
     context = await context_of(session, customer_list)
     if not customer.anonymised:
         render = _renderer(session, customer, context)

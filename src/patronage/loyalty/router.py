@@ -1,8 +1,11 @@
 from typing import Annotated
 
 from fastapi import Depends, Query
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from patronage.customer_lists.access import ReadableList, WritableList
+from patronage.auth.principal import Principal
+from patronage.customer_lists.access import ReadableList, WritableList, row_in_visible_list, with_list
 from patronage.deps import Body, Caller, ReadSession, WriteSession
 from patronage.idempotency import Idempotent
 from patronage.loyalty import ledger, service
@@ -22,21 +25,42 @@ router = ApiRouter(prefix="/v1/customer_lists/{customer_list_id}/loyalty_cards",
 
 
 # What a route under /loyalty_cards/{loyalty_card_id} needs: the card of a list the caller sees (404
-# otherwise), in the request's transaction. A rename reads the card's ref and then writes it: it takes the
-# card locked until commit. An operation needs no lock beforehand: the UPDATE that moves the balance takes
-# the row lock itself, so concurrent operations on one card wait only for its last statements and commit.
+# otherwise), in the request's transaction, read with its list in one statement (a route declares the card
+# before the list: the list is then answered from the session). A rename reads the card's ref and then writes
+# it: it takes the card locked until commit. An operation needs no lock beforehand: the UPDATE that moves the
+# balance takes the row lock itself, so concurrent operations on one card wait only for its last statements.
 
 
-async def _readable_card(loyalty_card_id: str, customer_list: ReadableList, session: ReadSession) -> LoyaltyCard:
-    return await service.load_card(session, customer_list, loyalty_card_id)
+async def _load_card(
+    session: AsyncSession, principal: Principal, customer_list_id: str, card_id: str, *, write: bool, lock: bool = False
+) -> LoyaltyCard:
+    stmt = with_list(
+        select(LoyaltyCard).where(LoyaltyCard.id == card_id), LoyaltyCard.customer_list_id, customer_list_id
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=LoyaltyCard)
+    row = await row_in_visible_list(
+        session, principal, customer_list_id, stmt, write=write, missing="Loyalty card not found"
+    )
+    return row[0]
 
 
-async def _writable_card(loyalty_card_id: str, customer_list: WritableList, session: WriteSession) -> LoyaltyCard:
-    return await service.load_card(session, customer_list, loyalty_card_id)
+async def _readable_card(
+    loyalty_card_id: str, customer_list_id: str, principal: Caller, session: ReadSession
+) -> LoyaltyCard:
+    return await _load_card(session, principal, customer_list_id, loyalty_card_id, write=False)
 
 
-async def _locked_card(loyalty_card_id: str, customer_list: WritableList, session: WriteSession) -> LoyaltyCard:
-    return await service.load_card(session, customer_list, loyalty_card_id, for_update=True)
+async def _writable_card(
+    loyalty_card_id: str, customer_list_id: str, principal: Caller, session: WriteSession
+) -> LoyaltyCard:
+    return await _load_card(session, principal, customer_list_id, loyalty_card_id, write=True)
+
+
+async def _locked_card(
+    loyalty_card_id: str, customer_list_id: str, principal: Caller, session: WriteSession
+) -> LoyaltyCard:
+    return await _load_card(session, principal, customer_list_id, loyalty_card_id, write=True, lock=True)
 
 
 ReadableCard = Annotated[LoyaltyCard, Depends(_readable_card)]
@@ -98,7 +122,7 @@ async def create_card(
 
 @router.patch("/{loyalty_card_id}", summary="Update a loyalty card", response_model=LoyaltyCardOut)
 @router.put("/{loyalty_card_id}", summary="Update a loyalty card (alias of PATCH)", response_model=LoyaltyCardOut)
-async def update_card(fields: Body[CardUpdate], customer_list: WritableList, card: LockedCard, session: WriteSession):
+async def update_card(fields: Body[CardUpdate], card: LockedCard, customer_list: WritableList, session: WriteSession):
     return await service.update_card(session, customer_list, card, fields)
 
 
@@ -108,8 +132,8 @@ async def update_card(fields: Body[CardUpdate], customer_list: WritableList, car
     response_model=list[LoyaltyOperationOut],
 )
 async def index_operations(
-    customer_list: ReadableList,
     card: ReadableCard,
+    customer_list: ReadableList,
     session: ReadSession,
     page: PageRequest = Depends(page_request),
 ):
@@ -122,7 +146,7 @@ async def index_operations(
     summary="Retrieve a loyalty operation",
     response_model=LoyaltyOperationOut,
 )
-async def retrieve_operation(operation_id: str, customer_list: ReadableList, card: ReadableCard, session: ReadSession):
+async def retrieve_operation(operation_id: str, card: ReadableCard, customer_list: ReadableList, session: ReadSession):
     return await service.retrieve_operation(session, customer_list, card, operation_id)
 
 
@@ -135,8 +159,8 @@ async def retrieve_operation(operation_id: str, customer_list: ReadableList, car
 async def create_operation(
     fields: Body[OperationCreate],
     idempotency: Idempotent,
-    customer_list: WritableList,
     card: WritableCard,
+    customer_list: WritableList,
     session: WriteSession,
     principal: Caller,
 ):

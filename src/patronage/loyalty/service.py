@@ -89,17 +89,6 @@ async def cards_of_customers(session: AsyncSession, customer_ids: list[str]) -> 
 # --- cards ------------------------------------------------------------------------------------------
 
 
-async def load_card(
-    session: AsyncSession, customer_list: CustomerList, card_id: str, *, for_update: bool = False
-) -> LoyaltyCard:
-    """The list's card (404 otherwise); ``for_update`` locks its row until the transaction ends."""
-    stmt = select(LoyaltyCard).where(LoyaltyCard.id == card_id, LoyaltyCard.customer_list_id == customer_list.id)
-    card = await session.scalar(stmt.with_for_update() if for_update else stmt)
-    if card is None:
-        raise NotFound("Loyalty card not found")
-    return card
-
-
 async def _check_ref_free(session: AsyncSession, customer_id: str, ref: str | None, exclude_id: str | None) -> None:
     clash = select(LoyaltyCard.id).where(
         LoyaltyCard.customer_id == customer_id,
