@@ -452,7 +452,8 @@ class InProcess:
         self.db: Database = self.app.state.db
         self.statements: list[tuple[str, Any, list[str], list[tuple]]] = []
         self.recording = False
-        for engine in {self.db.read_engine.sync_engine, self.db.write_engine.sync_engine}:
+        engines = (self.db.read_engine, self.db.write_engine, self.db.custom_plan_engine)
+        for engine in {e.sync_engine for e in engines if e is not None}:
             event.listen(engine, "after_cursor_execute", self._record)
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://bench", headers={"X-Access-Token": token}

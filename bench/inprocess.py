@@ -79,7 +79,7 @@ async def run(args) -> None:
     tenant = await harness.prepare(knobs.url, args.customers, knobs.operations)
     ids_file = Path("/tmp/patronage_inprocess_ids.tsv")
     await harness.sample_ids(knobs.url, ids_file, 5_000)
-    rows = [tuple(line.split("\t")) for line in ids_file.read_text().splitlines()]
+    rows = [tuple(line.split("\t")) for line in ids_file.read_text().splitlines()]  # noqa: ASYNC240
     settings = Settings(database_url=knobs.url, rate_limits=False, access_log=False, callback_worker=False)
     app = create_app(settings)
     call = AsgiCaller(app, tenant.token)

@@ -409,3 +409,32 @@ async def test_a_tampered_cursor_is_422(tenant: Tenant) -> None:
     assert response.status_code == 422
     # The genuine cursor still works.
     assert len((await api.get(customers, params={"count": "2", "cursor": cursor})).json()) == 2
+
+
+async def test_wildcard_searches_are_planned_with_their_pattern_on_postgresql(tenant: Tenant, db: Any) -> None:
+    """A prepared search reused with a generic plan, made without the pattern, walks the whole list for a rare
+    pattern (half a second on a million customers): on PostgreSQL the wildcard searches run on connections
+    that plan each statement with its values, and exact filters keep the main pool's cached plans."""
+    if db.dialect != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    from sqlalchemy import event
+
+    api, customers, _ = await _people(tenant)
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "FROM customer" in statement:
+            seen.append(statement)
+
+    engine = db.custom_plan_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(7):  # past the five executions after which a generic plan may be chosen
+            assert _names(await api.get(customers, params={"email": "*@example.com"}))
+        searched = len(seen)
+        assert _names(await api.get(customers, params={"email": "bob@example.com"})) == ["bob"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert searched == 7 and len(seen) == 7
+    async with db.custom_plan_engine.connect() as conn:
+        assert (await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
