@@ -115,7 +115,7 @@ Count = Annotated[
 ]
 
 
-def page_request(
+async def page_request(
     request: Request,
     principal: Caller,
     count: Count = MAX_COUNT,

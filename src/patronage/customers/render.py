@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage.customer_lists.service import ListContext
@@ -11,43 +12,45 @@ from patronage.loyalty import service as loyalty
 
 
 def render(
-    customer: Customer,
+    customer: Customer | Row,
     context: ListContext,
     private_ref: str | None,
     loyalty_cards: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     timezone = context.timezone
+    # A page's rows are read by key: a Row's attribute access costs ~1 µs, and a page reads 30 fields of 100.
+    get = customer._mapping.__getitem__ if isinstance(customer, Row) else customer.__getattribute__
     return {
-        "id": customer.id,
-        "customer_list_id": customer.customer_list_id,
-        "anonymised": customer.anonymised,
+        "id": get("id"),
+        "customer_list_id": get("customer_list_id"),
+        "anonymised": get("anonymised"),
         "private_ref": private_ref,
-        "email": customer.email,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "gender": customer.gender,
-        "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
-        "created_at": render_time(customer.created_at, timezone),
-        "company_name": customer.company_name,
-        "phone": customer.phone,
-        "phone_access_code": customer.phone_access_code,
-        "address_1": customer.address_1,
-        "address_2": customer.address_2,
-        "postal_code": customer.postal_code,
-        "city": customer.city,
-        "state": customer.state,
-        "country": customer.country,
-        "latitude": customer.latitude,
-        "longitude": customer.longitude,
-        "delivery_notes": customer.delivery_notes,
-        "sms_marketing": customer.sms_marketing,
-        "email_marketing": customer.email_marketing,
-        "nb_orders": customer.nb_orders,
-        "order_total": render_money(customer.order_total_minor, context.currency),
-        "first_order_date": render_time(customer.first_order_at, timezone),
-        "last_order_date": render_time(customer.last_order_at, timezone),
+        "email": get("email"),
+        "first_name": get("first_name"),
+        "last_name": get("last_name"),
+        "gender": get("gender"),
+        "birth_date": birth_date.isoformat() if (birth_date := get("birth_date")) else None,
+        "created_at": render_time(get("created_at"), timezone),
+        "company_name": get("company_name"),
+        "phone": get("phone"),
+        "phone_access_code": get("phone_access_code"),
+        "address_1": get("address_1"),
+        "address_2": get("address_2"),
+        "postal_code": get("postal_code"),
+        "city": get("city"),
+        "state": get("state"),
+        "country": get("country"),
+        "latitude": get("latitude"),
+        "longitude": get("longitude"),
+        "delivery_notes": get("delivery_notes"),
+        "sms_marketing": get("sms_marketing"),
+        "email_marketing": get("email_marketing"),
+        "nb_orders": get("nb_orders"),
+        "order_total": render_money(get("order_total_minor"), context.currency),
+        "first_order_date": render_time(get("first_order_at"), timezone),
+        "last_order_date": render_time(get("last_order_at"), timezone),
         "loyalty_cards": loyalty_cards or [],
-        "custom_fields": customer.custom_fields or {},
+        "custom_fields": get("custom_fields") or {},
     }
 
 

@@ -11,7 +11,7 @@ from patronage.routing import ApiRouter
 router = ApiRouter(prefix="/v1/customer_lists/{customer_list_id}/customers", tags=["customers"])
 
 
-def filters(
+async def filters(
     email: str | None = Query(None, description="Email, case-insensitive; * matches any characters"),
     phone: str | None = Query(None, description="Phone; * matches any characters (encode + as %2B)"),
     private_ref: str | None = Query(None, description="The caller's own private ref"),

@@ -68,7 +68,7 @@ WritableCard = Annotated[LoyaltyCard, Depends(_writable_card)]
 LockedCard = Annotated[LoyaltyCard, Depends(_locked_card)]
 
 
-def card_filters(
+async def card_filters(
     customer_id: str | None = Query(None, description="Cards of this customer"),
     name: str | None = Query(None, description="Exact name"),
     ref: str | None = Query(None, description="Exact ref"),

@@ -75,7 +75,7 @@ async def token_parameters(request: Request) -> dict[str, Any]:
 Params = Annotated[dict[str, Any], Depends(token_parameters)]
 
 
-def _token_grant_parameters(params: Params) -> dict[str, Any]:
+async def _token_grant_parameters(params: Params) -> dict[str, Any]:
     if params.get("grant_type") not in (None, "", "authorization_code"):
         raise OAuthError("unsupported_grant_type", "Only the authorization_code grant type is supported")
     return params
@@ -85,7 +85,7 @@ def _token_grant_parameters(params: Params) -> dict[str, Any]:
 TokenParams = Annotated[dict[str, Any], Depends(_token_grant_parameters)]
 
 
-def _credentials(
+async def _credentials(
     params: Params,
     authorization: str | None = Header(None, description="Basic base64(client_id:client_secret)"),
 ) -> ClientCredentials:

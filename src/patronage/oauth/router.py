@@ -123,7 +123,7 @@ def _consent_page(
     )
 
 
-def _authorize_query(
+async def _authorize_query(
     client_id: str | None = Query(None, description="The application's client id"),
     redirect_uri: str | None = Query(
         None, description=f"One of the client's registered redirect URIs, or {oauth.OOB} (the code is shown)"

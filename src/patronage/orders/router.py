@@ -20,7 +20,7 @@ from patronage.routing import ApiRouter
 router = ApiRouter(prefix="/v1", tags=["orders"])
 
 
-def filters(
+async def filters(
     private_ref: str | None = Query(None, description="The caller's own private ref"),
     status: str | None = Query(None, description="Orders in this status"),
     created_by: str | None = Query(None, description="Orders created by this client (its name)"),

@@ -18,7 +18,7 @@ router = ApiRouter(prefix="/v1/customer_lists/{customer_list_id}/loyalty_program
 EXTENSION = " (Patronage extension, not HubRise)"
 
 
-def _scheme(
+async def _scheme(
     ref: str = Path(
         description="The card ref the programme governs; `~` for the cards without ref, `~~` before a ref that is"
         " empty or starts with `~`",
