@@ -157,6 +157,22 @@ record("orders_of_customer") { app.get_orders(location_id, { customer_id: first 
 record("orders_by_status") { app.get_orders(location_id, { status: "completed" }) }
 record("get_customer_after_orders") { app.get_customer(first) }
 
+# --- the delivery of a delivery order (deliveries.md) -------------------------------------------------------------
+record("create_delivery_order") { app.create_order(location_id, { status: "accepted", service_type: "delivery" }) }
+delivery_order = data("create_delivery_order")["id"]
+record("get_delivery_none") { app.get_delivery(location_id, delivery_order) }
+record("create_delivery") do
+  app.create_delivery(location_id, delivery_order, {
+    carrier: "UPS", carrier_ref: "ups", ref: "1Z12345E0291980793", status: "pending", fee: "4.50 EUR",
+    estimated_pickup_at: "2023-01-01T12:00:00+01:00", driver_name: "John", driver_phone: "+33612345678",
+  })
+end
+record("patch_delivery") do
+  app.patch_delivery(location_id, delivery_order, { status: "pickup_enroute", driver_latitude: "48.856614" })
+end
+record("get_delivery") { app.get_delivery(location_id, delivery_order) }
+record("get_delivery_order") { app.get_order(location_id, delivery_order) }
+
 # --- another connection of the same app changes things: the first one's passive callback records it ----------
 admin = connect(access_token: SETUP["account_token"])
 record("get_account") { admin.get_account }
