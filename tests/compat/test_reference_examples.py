@@ -95,6 +95,34 @@ def test_the_vendored_examples_are_the_references() -> None:
     assert extract_all(directory) == json.loads(VENDORED.read_text())
 
 
+@pytest.mark.parametrize(
+    ("actual", "wrong"),
+    [
+        ({"id": "abc12", "total": "8.90 EUR", "items": [{"ref": None}]}, None),
+        ({"id": "abc12", "total": "8.90 EUR", "items": [{"ref": None}], "more": 1}, "unexpected"),
+        ({"id": "abc12", "total": "8.90 EUR", "items": []}, "items"),
+        ({"id": "abc12", "total": "8.9 EUR", "items": [{"ref": None}]}, "total"),
+        ({"id": "abc12", "total": "8.90", "items": [{"ref": None}]}, "total"),
+        ({"id": "Not an id", "total": "8.90 EUR", "items": [{"ref": None}]}, "id"),
+        ({"id": "abc12", "items": [{"ref": None}]}, "missing"),
+        ({"id": "abc12", "total": "8.90 EUR", "items": [{"ref": "x"}]}, "items.0.ref"),
+        ({"id": "abc12", "total": "8.90 EUR", "items": [{}]}, "missing"),
+    ],
+)
+def test_the_comparison_catches_what_differs(actual: dict, wrong: str | None) -> None:
+    """assert_like, the judge of every test below: a difference of key, type, format or value fails."""
+    shown = {"id": "5dpm9", "total": "8.90 EUR", "items": [{"ref": None}]}
+    if wrong is None:
+        assert_like(shown, actual, loose={"id": KIND})
+        return
+    with pytest.raises(AssertionError, match=wrong):
+        assert_like(shown, actual, loose={"id": KIND})
+    # "..." in the example allows more keys, never fewer.
+    assert_like({"id": "5dpm9", ELIDED: ELIDED}, {"id": "x1y2z3", "other": 1}, loose={"id": KIND})
+    with pytest.raises(AssertionError):
+        assert_like({"id": "5dpm9", "total": "1.00 EUR", ELIDED: ELIDED}, {"id": "x1y2z3"}, loose={"id": KIND})
+
+
 # =================================================================================================================
 # orders.md
 # =================================================================================================================
@@ -254,7 +282,7 @@ async def test_the_create_example(tenant: Tenant) -> None:
 
 def _create_body(shown: dict[str, Any]) -> dict[str, Any]:
     """What a client sends to create the order an example response shows: its fields minus what the server
-    computes, elements without their ids and the deprecated copies it renders."""
+    computes, its elements without their ids."""
     body = {
         name: shown[name]
         for name in (
@@ -274,15 +302,11 @@ def _create_body(shown: dict[str, Any]) -> dict[str, Any]:
         )
         if name in shown
     }
-    computed = {
-        "items": ("id", "subtotal"),
-        "discounts": ("id", "pricing_effect", "pricing_value"),
-        "charges": ("id", "charge_type", "charge_ref", "charge_price"),
-        "payments": ("id",),
-    }
-    for kind, left_out in computed.items():
+    # Elements as they are shown, without their ids: "simply include their JSON representation" (orders.md §1.4),
+    # the subtotal and deprecated copies included (they hold what the element renders).
+    for kind in ("items", "discounts", "charges", "payments"):
         if kind in shown:
-            body[kind] = [{k: v for k, v in element.items() if k not in left_out} for element in shown[kind]]
+            body[kind] = [{k: v for k, v in element.items() if k != "id"} for element in shown[kind]]
     return body
 
 
@@ -418,6 +442,25 @@ async def test_the_add_elements_example(tenant: Tenant) -> None:
     updated = answer(await api.patch(f"{orders_path(tenant)}/{order['id']}", json=request))
     assert_like(example("orders.md", "Add elements", 1), updated, loose=IDS)
     assert updated["payment_discrepancy"] == "5.20 EUR"  # 5.90 + 11.20 − 11.90
+
+
+async def test_elements_read_from_an_order_can_be_added_as_they_are(tenant: Tenant) -> None:
+    """orders.md §1.4, add elements: "simply include their JSON representation". The elements of one order, as
+    read (ids aside), added to another; a representation that does not hold (a subtotal that is not the
+    item's) is refused, naming the field."""
+    api = await tenant.api(ORDERS)
+    shown = example("orders.md", "1.2. Retrieve Order")
+    source = await new_order(api, tenant, _create_body(shown))
+    target = await new_order(api, tenant, {"status": "new", "deals": source["deals"]})  # deals: set on a create
+    lists = ("items", "discounts", "charges", "payments")
+    added = {kind: [{k: v for k, v in e.items() if k != "id"} for e in source[kind]] for kind in lists}
+    updated = answer(await api.patch(f"{orders_path(tenant)}/{target['id']}", json=added))
+    for kind in lists:
+        assert [{k: v for k, v in e.items() if k != "id"} for e in updated[kind]] == added[kind]
+    assert (updated["total"], updated["payment_discrepancy"]) == (source["total"], "0.00 EUR")
+    wrong = {"items": [{**added["items"][1], "subtotal": "6.00 EUR"}]}  # (3.00 + 0.50) × 2 is 7.00
+    body = refused(await api.patch(f"{orders_path(tenant)}/{target['id']}", json=wrong))
+    assert [error["field"] for error in body["errors"]] == ["items.0.subtotal"]
 
 
 async def test_the_private_ref_example(tenant: Tenant) -> None:
