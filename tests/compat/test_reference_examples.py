@@ -1177,11 +1177,13 @@ async def test_the_loyalty_examples(tenant: Tenant) -> None:
 
 
 async def test_the_token_example(db: Database, live: httpx.AsyncClient) -> None:
-    """authentication.md §3.2 over HTTP: the answer has the example's fields (the catalog ones null: Patronage
-    has no catalogs), and what HubRise's Ruby client reads besides (user_id, app_instance_id)."""
+    """authentication.md §3.1-3.4 over HTTP: the authorisation request of the example (its scope, the signup
+    pre-fills), the token answer with the example's fields (the catalog ones null: Patronage has no catalogs)
+    and what HubRise's Ruby client reads besides (user_id, app_instance_id), connection reuse (§5), revocation."""
     env = await make_env(db)
     list_id = await env.customer_list("Bella Pizza", env.location_id)
-    params = env.params("location[orders.write,customer_list.write],profile")
+    scope = "location[orders.write,customer_list.write,catalog.read]"
+    params = env.params(scope, country="FR", account_name="Aux Délices", location_name="Paris")
     code = await oauth_code(live, env, params, location_id=env.location_id, customer_list_id=list_id)
     response = await live.post("/oauth2/v1/token", data={"code": code}, auth=(env.client_id, env.client_secret))
     body = answer(response)
@@ -1196,8 +1198,19 @@ async def test_the_token_example(db: Database, live: httpx.AsyncClient) -> None:
         env.location_id,
         list_id,
     )
-    user = answer(await live.get("/v1/user", headers={"X-Access-Token": body["access_token"]}))
-    assert body["user_id"] == user["id"]
+    # §5: the same location, the same client, the same token; a device_id never seen, a new one.
+    for extra, same in (({}, True), ({"device_id": "100"}, False)):
+        again = await oauth_code(live, env, {**params, **extra}, location_id=env.location_id, customer_list_id=list_id)
+        token = answer(
+            await live.post("/oauth2/v1/token", data={"code": again}, auth=(env.client_id, env.client_secret))
+        )
+        assert (token["access_token"] == body["access_token"]) is same
+    with_profile = await oauth_code(live, env, env.params("location[orders.read],profile"), location_id=env.location_id)
+    profile = answer(
+        await live.post("/oauth2/v1/token", data={"code": with_profile}, auth=(env.client_id, env.client_secret))
+    )
+    user = answer(await live.get("/v1/user", headers={"X-Access-Token": profile["access_token"]}))
+    assert body["user_id"] == profile["user_id"] == user["id"]
     # The code is used: a 400. Revoked, the token is a 401 with the reference's message (§6).
     assert (
         await live.post("/oauth2/v1/token", data={"code": code}, auth=(env.client_id, env.client_secret))
