@@ -9,7 +9,7 @@ delivery, or changing anything else in it, fires one (orders.md §11).
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ from patronage.orders import service
 from patronage.orders.models import Order
 from patronage.orders.pricing import MinorUnits
 from patronage.orders.render import DELIVERY_FIELDS, DELIVERY_TIMES, order_delivery, render_delivery
-from patronage.orders.schemas import Money, Time
+from patronage.orders.schemas import Money, OrderDeliveryOut, Time
 from patronage.tenancy.models import Location
 from patronage.validators import Latitude, Longitude, Str255
 
@@ -90,28 +90,14 @@ class DeliveryUpdate(_Updatable):
     status: Status = None  # type: ignore[assignment]
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(OrderDeliveryOut):
+    """The delivery resource: what an order shows of it, its ids and the driver's position."""
+
     id: str
     order_id: str
     location_id: str
-    carrier: str = Field(examples=["UPS"])
-    carrier_ref: str | None
-    ref: str | None
-    status: Status
-    fee: str | None = Field(examples=["4.50 EUR"])
-    estimated_pickup_at: str | None = Field(examples=["2023-01-01T12:00:00+01:00"])
-    estimated_dropoff_at: str | None
-    tracking_url: str | None
-    driver_pickup_url: str | None
-    driver_name: str | None
-    driver_phone: str | None
-    driver_phone_access_code: str | None
     driver_latitude: str | None = Field(examples=["48.856614"])
     driver_longitude: str | None = Field(examples=["2.3522219"])
-    assigned_at: str | None
-    pickup_at: str | None
-    delivered_at: str | None
-    cancelled_at: str | None
 
 
 # --- service --------------------------------------------------------------------------------------------
