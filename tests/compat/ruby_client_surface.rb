@@ -5,6 +5,7 @@
 # OAuth client, an authorisation code, an account-level token); prints one JSON document of what it observed,
 # step by step. It asserts nothing: tests/compat/test_ruby_client.py does.
 
+require "cgi" # v1.rb's create_image uses CGI without requiring it (an app, Rails for one, has it loaded)
 require_relative "hubrise_ruby_client/lib/hubrise_client"
 
 SETUP = JSON.parse($stdin.read)
@@ -157,6 +158,22 @@ record("orders_of_customer") { app.get_orders(location_id, { customer_id: first 
 record("orders_by_status") { app.get_orders(location_id, { status: "completed" }) }
 record("get_customer_after_orders") { app.get_customer(first) }
 
+# --- the delivery of a delivery order (deliveries.md) -------------------------------------------------------------
+record("create_delivery_order") { app.create_order(location_id, { status: "accepted", service_type: "delivery" }) }
+delivery_order = data("create_delivery_order")["id"]
+record("get_delivery_none") { app.get_delivery(location_id, delivery_order) }
+record("create_delivery") do
+  app.create_delivery(location_id, delivery_order, {
+    carrier: "UPS", carrier_ref: "ups", ref: "1Z12345E0291980793", status: "pending", fee: "4.50 EUR",
+    estimated_pickup_at: "2023-01-01T12:00:00+01:00", driver_name: "John", driver_phone: "+33612345678",
+  })
+end
+record("patch_delivery") do
+  app.patch_delivery(location_id, delivery_order, { status: "pickup_enroute", driver_latitude: "48.856614" })
+end
+record("get_delivery") { app.get_delivery(location_id, delivery_order) }
+record("get_delivery_order") { app.get_order(location_id, delivery_order) }
+
 # --- another connection of the same app changes things: the first one's passive callback records it ----------
 admin = connect(access_token: SETUP["account_token"])
 record("get_account") { admin.get_account }
@@ -182,6 +199,28 @@ record("admin_get_callback_events") { admin.get_callback_events }
 
 record("delete_callback") { app.delete_callback }
 record("get_callback_deleted") { app.get_callback }
+
+# --- catalogs, images, inventories: not Patronage's resources; called as an app would, they fail cleanly -------
+catalog = "nocatalog"
+OBSERVED["not_served"] = {
+  "get_location_catalogs" => -> { app.get_location_catalogs(location_id) },
+  "get_account_catalogs" => -> { admin.get_account_catalogs(account_id) },
+  "get_catalog" => -> { app.get_catalog(catalog, hide_data: true) },
+  "create_account_catalog" => -> { admin.create_account_catalog({ name: "Menu" }) },
+  "create_location_catalog" => -> { app.create_location_catalog({ name: "Menu" }) },
+  "update_catalog" => -> { app.update_catalog({ name: "Menu" }, catalog) },
+  "create_image" => -> { app.create_image("\x89PNG\r\n".b, "image/png", catalog, private_ref: "img-1") },
+  "get_images" => -> { app.get_images(catalog) },
+  "get_image" => -> { app.get_image("noimage", catalog) },
+  "get_image_data" => -> { app.get_image_data("noimage", catalog) },
+  "get_inventory" => -> { app.get_inventory(catalog) },
+  "update_inventory" => -> { app.update_inventory([{ sku_ref: "MAR", stock: "3" }], catalog, location_id) },
+  "patch_inventory" => -> { app.patch_inventory([{ sku_ref: "MAR", stock: "2" }], catalog) },
+}.transform_values do |call|
+  seen(call.call)
+rescue HubriseClient::HubriseError => e
+  { "raised" => e.class.name, "message" => e.message }
+end
 
 # --- a token the server does not know ---------------------------------------------------------------------------
 record("unknown_token") { connect(access_token: "0" * 32).get_location }

@@ -602,8 +602,16 @@ async def test_element_private_refs_belong_to_the_client_that_set_them(tenant: T
         ({"payments": [{"amount": "1 EUR", "info": {"x": "y" * 9000}}]}, "payments.0.info"),
         ({"payments": [{"amount": "1 EUR", "info": {"n": HUGE}}]}, "payments.0.info.n"),
         ({"payments": [{"amount": "1 EUR", "type": 3}]}, "payments.0.type"),
-        ({"charges": [{"price": "1 EUR", "charge_price": "1 EUR"}]}, "charges.0.charge_price"),
-        ({"discounts": [{"price_off": "1 EUR", "pricing_effect": "price_off"}]}, "discounts.0.pricing_effect"),
+        # The deprecated copies and the subtotal may be sent (an element's JSON representation), not changed.
+        ({"charges": [{"price": "1 EUR", "charge_price": "2 EUR"}]}, "charges.0.charge_price"),
+        ({"charges": [{"price": "1 EUR", "charge_type": "delivery"}]}, "charges.0.charge_type"),
+        ({"charges": [{"price": "1 EUR", "ref": "DEL", "charge_ref": None}]}, "charges.0.charge_ref"),
+        ({"discounts": [{"price_off": "1 EUR", "pricing_effect": "percentage_off"}]}, "discounts.0.pricing_effect"),
+        ({"discounts": [{"price_off": "1 EUR", "pricing_value": "1.00 GBP"}]}, "discounts.0.pricing_value"),
+        (
+            {"items": [{"product_name": "A", "price": "1 EUR", "quantity": 2, "subtotal": "1.00 EUR"}]},
+            "items.0.subtotal",
+        ),
         ({"items": [{"id": "abc", "product_name": "A", "price": "1 EUR", "quantity": 1}]}, "items.0.id"),
         ({"total_discrepancy": None}, "total_discrepancy"),
         ({"payment_discrepancy": "0.00 EUR"}, "payment_discrepancy"),

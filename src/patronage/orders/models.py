@@ -52,6 +52,8 @@ class Order(Base):
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"), index=True)
     # The customer as rendered when the order was created (guest orders: the same shape, id null).
     customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The delivery attached to the order (orders.deliveries), times in naive UTC ISO text; null: none.
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

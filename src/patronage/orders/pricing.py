@@ -110,6 +110,13 @@ def _info(info: dict[str, Any] | None, at: str, errors: list[dict[str, str]]) ->
     return plain
 
 
+def _check_copies(sent: dict[str, Any], rendered: dict[str, Any], at: str, errors: list[dict[str, str]]) -> None:
+    """Deprecated copies an element renders (a charge's charge_price...) may be sent, holding what it renders."""
+    for name, value in sent.items():
+        if value != rendered[name]:
+            errors.append({"field": f"{at}.{name}", "message": f"is deprecated and must be {rendered[name]!r} here"})
+
+
 @dataclass
 class Priced:
     """New elements as stored and rendered (each with a new id, without its private ref), the private refs
@@ -172,6 +179,9 @@ def price_elements(
         subtotal = item_subtotal(price, item.quantity, [(option_price, o.quantity) for o, option_price in options])
         if abs(subtotal) >= MAX_TOTAL_MINOR:
             errors.append({"field": f"{at}.subtotal", "message": "is too large"})
+        elif item.subtotal is not None and minor(item.subtotal, f"{at}.subtotal") != subtotal:
+            message = f"is calculated: {render_money(subtotal, currency)} (price and options times quantity)"
+            errors.append({"field": f"{at}.subtotal", "message": message})
         rendered = {
             "id": new_id_for(item),
             "product_name": item.product_name,
@@ -202,25 +212,34 @@ def price_elements(
         priced.items.append(rendered)
     for at, charge in charges:
         price = minor(charge.price, f"{at}.price")
-        priced.charges.append(
-            {
-                "id": new_id_for(charge),
-                "type": charge.type if charge.type is not None else "other",
-                "name": charge.name,
-                "ref": charge.ref,
-                "price": render_money(price, currency),
-                "tax_rate": _decimal(charge.tax_rate),
-                "deleted": charge.deleted,
-            }
-        )
+        rendered = {
+            "id": new_id_for(charge),
+            "type": charge.type if charge.type is not None else "other",
+            "name": charge.name,
+            "ref": charge.ref,
+            "price": render_money(price, currency),
+            "tax_rate": _decimal(charge.tax_rate),
+            "deleted": charge.deleted,
+        }
+        copies = {"charge_type": "type", "charge_ref": "ref", "charge_price": "price"}
+        sent = {name: getattr(charge, name) for name in copies if name in charge.model_fields_set}
+        if "charge_price" in sent and sent["charge_price"] is not None:
+            sent["charge_price"] = render_money(minor(sent["charge_price"], f"{at}.charge_price"), currency)
+        _check_copies(sent, {name: rendered[copied] for name, copied in copies.items()}, at, errors)
+        priced.charges.append(rendered)
     for at, discount in discounts:
-        price_off = minor(discount.price_off, f"{at}.price_off")
+        price_off = render_money(minor(discount.price_off, f"{at}.price_off"), currency)
+        sent = {name: getattr(discount, name) for name in ("pricing_effect", "pricing_value")}
+        sent = {name: value for name, value in sent.items() if name in discount.model_fields_set}
+        if sent.get("pricing_value") is not None:
+            sent["pricing_value"] = render_money(minor(discount.pricing_value, f"{at}.pricing_value"), currency)
+        _check_copies(sent, {"pricing_effect": "price_off", "pricing_value": price_off}, at, errors)
         priced.discounts.append(
             {
                 "id": new_id_for(discount),
                 "name": discount.name,
                 "ref": discount.ref,
-                "price_off": render_money(price_off, currency),
+                "price_off": price_off,
                 "deleted": discount.deleted,
             }
         )

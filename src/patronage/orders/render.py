@@ -1,6 +1,7 @@
 """An order as the API sends it: its stored elements, times in its location's timezone, the reader's refs."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -54,6 +55,62 @@ _PAYMENT = {
     "info": None,
     "deleted": False,
 }
+
+
+# The delivery resource's fields (deliveries.md), in its order; times are stored in naive UTC ISO text.
+DELIVERY_FIELDS = (
+    "carrier",
+    "carrier_ref",
+    "ref",
+    "status",
+    "fee",
+    "estimated_pickup_at",
+    "estimated_dropoff_at",
+    "tracking_url",
+    "driver_pickup_url",
+    "driver_name",
+    "driver_phone",
+    "driver_phone_access_code",
+    "driver_latitude",
+    "driver_longitude",
+    "assigned_at",
+    "pickup_at",
+    "delivered_at",
+    "cancelled_at",
+)
+DELIVERY_TIMES = (
+    "estimated_pickup_at",
+    "estimated_dropoff_at",
+    "assigned_at",
+    "pickup_at",
+    "delivered_at",
+    "cancelled_at",
+)
+# What the order's ``delivery`` field leaves out (orders.md §11): the driver's position changes often and
+# fires no order.update, so order readers never see it.
+DRIVER_POSITION = ("driver_latitude", "driver_longitude")
+
+
+def _delivery_fields(stored: dict[str, Any], timezone: str) -> dict[str, Any]:
+    rendered = {name: stored.get(name) for name in DELIVERY_FIELDS}
+    for name in DELIVERY_TIMES:
+        if rendered[name] is not None:
+            rendered[name] = render_time(datetime.fromisoformat(rendered[name]), timezone)
+    return rendered
+
+
+def render_delivery(order: Any, timezone: str) -> dict[str, Any]:
+    """The delivery resource of ``order`` (which has one), times in ``timezone`` (its location's)."""
+    ids = {"id": order.delivery["id"], "order_id": order.id, "location_id": order.location_id}
+    return {**ids, **_delivery_fields(order.delivery, timezone)}
+
+
+def order_delivery(stored: dict[str, Any] | None, timezone: str) -> dict[str, Any] | None:
+    """The order's ``delivery`` field: the delivery without its ids and the driver's position; null: none."""
+    if stored is None:
+        return None
+    fields = _delivery_fields(stored, timezone)
+    return {name: value for name, value in fields.items() if name not in DRIVER_POSITION}
 
 
 def _option_quantity(option: dict[str, Any]) -> int:
@@ -141,8 +198,7 @@ def render(
         "customer_id": order.customer_id,
         "customer_list_id": order.customer_list_id,
         "customer": customer,
-        # Deliveries are not kept yet: no order has one.
-        "delivery": None,
+        "delivery": order_delivery(order.delivery, timezone),
         "custom_fields": order.custom_fields or {},
     }
 

@@ -4,7 +4,7 @@ from fastapi import Depends, Query
 
 from patronage.deps import Body, Caller, ReadSession, WriteSession
 from patronage.idempotency import Idempotent
-from patronage.orders import service
+from patronage.orders import deliveries, service
 from patronage.orders.access import (
     ConnectedReadableAccount,
     ConnectedReadableLocation,
@@ -13,6 +13,7 @@ from patronage.orders.access import (
     ReadableLocation,
     WritableLocation,
 )
+from patronage.orders.deliveries import DeliveryCreate, DeliveryOut, DeliveryUpdate
 from patronage.orders.schemas import OrderCreate, OrderOut, OrderUpdate
 from patronage.pagination import PageRequest, page_request, page_response
 from patronage.routing import ApiRouter
@@ -171,3 +172,100 @@ async def update_in_connected_location(
     principal: Caller,
 ):
     return await service.update(session, principal, location, order_id, fields)
+
+
+# --- the order's delivery (deliveries.md) ---------------------------------------------------------------
+
+
+@router.post(
+    "/locations/{location_id}/orders/{order_id}/delivery",
+    status_code=201,
+    summary="Attach a delivery to an order (its service type is delivery, it has none yet)",
+    response_model=DeliveryOut,
+)
+async def create_delivery(
+    order_id: str,
+    fields: Body[DeliveryCreate],
+    idempotency: Idempotent,
+    location: WritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await deliveries.create(session, principal, location, order_id, fields), 201)
+
+
+@router.post(
+    "/location/orders/{order_id}/delivery",
+    status_code=201,
+    summary="Attach a delivery to an order of the connected location",
+    response_model=DeliveryOut,
+)
+async def create_delivery_in_connected_location(
+    order_id: str,
+    fields: Body[DeliveryCreate],
+    idempotency: Idempotent,
+    location: ConnectedWritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return idempotency.respond(await deliveries.create(session, principal, location, order_id, fields), 201)
+
+
+@router.get(
+    "/locations/{location_id}/orders/{order_id}/delivery",
+    summary="Retrieve an order's delivery (404 when it has none)",
+    response_model=DeliveryOut,
+)
+async def retrieve_delivery(order_id: str, location: ReadableLocation, session: ReadSession):
+    return await deliveries.retrieve(session, location, order_id)
+
+
+@router.get(
+    "/location/orders/{order_id}/delivery",
+    summary="Retrieve the delivery of an order of the connected location",
+    response_model=DeliveryOut,
+)
+async def retrieve_delivery_in_connected_location(
+    order_id: str, location: ConnectedReadableLocation, session: ReadSession
+):
+    return await deliveries.retrieve(session, location, order_id)
+
+
+@router.patch(
+    "/locations/{location_id}/orders/{order_id}/delivery",
+    summary="Update an order's delivery",
+    response_model=DeliveryOut,
+)
+@router.put(
+    "/locations/{location_id}/orders/{order_id}/delivery",
+    summary="Update an order's delivery (alias of PATCH)",
+    response_model=DeliveryOut,
+)
+async def update_delivery(
+    order_id: str,
+    fields: Body[DeliveryUpdate],
+    location: WritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return await deliveries.update(session, principal, location, order_id, fields)
+
+
+@router.patch(
+    "/location/orders/{order_id}/delivery",
+    summary="Update the delivery of an order of the connected location",
+    response_model=DeliveryOut,
+)
+@router.put(
+    "/location/orders/{order_id}/delivery",
+    summary="Update the delivery of an order of the connected location (alias of PATCH)",
+    response_model=DeliveryOut,
+)
+async def update_delivery_in_connected_location(
+    order_id: str,
+    fields: Body[DeliveryUpdate],
+    location: ConnectedWritableLocation,
+    session: WriteSession,
+    principal: Caller,
+):
+    return await deliveries.update(session, principal, location, order_id, fields)

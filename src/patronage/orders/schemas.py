@@ -250,6 +250,8 @@ class ItemIn(_Strict):
     sku_ref: Str255 | None = None
     price: Money
     quantity: Quantity
+    # Calculated; a client may send it (the element's JSON representation, orders.md §1.4) if it is right.
+    subtotal: Money | None = None
     tax_rate: Percentage | None = None
     options: list[OptionIn] | None = None
     points_earned: Points | None = None
@@ -268,6 +270,11 @@ class ChargeIn(_Strict):
     price: Money
     tax_rate: Percentage | None = None
     deleted: StrictBool = False
+    # HubRise's deprecated copies of type, ref and price (orders.md §9), in the element's JSON representation:
+    # accepted when they hold what the charge renders.
+    charge_type: Str255 | None = None
+    charge_ref: Str255 | None = None
+    charge_price: Money | None = None
 
 
 class DiscountIn(_Strict):
@@ -276,6 +283,9 @@ class DiscountIn(_Strict):
     ref: Str255 | None = None
     price_off: Money
     deleted: StrictBool = False
+    # Deprecated (orders.md §8), rendered as "price_off" and the price_off: accepted when they hold that.
+    pricing_effect: Str255 | None = None
+    pricing_value: Money | None = None
 
 
 class PaymentIn(_Strict):

@@ -68,6 +68,24 @@ def _event_ids(order: Order) -> dict[str, Any]:
     return {"account_id": order.account_id, "location_id": order.location_id, "order_id": order.id}
 
 
+@dataclass
+class UpdateWatch:
+    """An ``order.update`` about to happen, for changes made outside this module (its delivery)."""
+
+    order: Order
+    watch: events.Watch
+    render_for: events.Render
+
+    async def record(self, session: AsyncSession, timezone: str) -> None:
+        await self.watch.record(session, self.render_for, _event_ids(self.order), timezone)
+
+
+async def watch_update(session: AsyncSession, cause: Principal, order: Order) -> UpdateWatch:
+    """Captures the order as each subscriber reads it, before the change; ``record`` once it is made."""
+    render_for = _renderer(session, order)
+    return UpdateWatch(order, await _watch(session, cause, "update", order, render_for), render_for)
+
+
 # --- create ----------------------------------------------------------------------------------------------
 
 
