@@ -35,11 +35,11 @@ from patronage_client.models import (
     CustomerCreate,
     CustomerListCreate,
     Error,
+    ItemIn,
     OperationCreate,
     OrderCreate,
-    OrderCreateItemIn,
-    OrderCreateOrderLoyaltyOperationIn,
     OrderCreateStatus,
+    OrderLoyaltyOperationIn,
 )
 
 
@@ -76,8 +76,8 @@ def main(base_url: str, token: str) -> None:
                 body=OrderCreate(
                     status=OrderCreateStatus.NEW,
                     customer_id=customer.id,
-                    items=[OrderCreateItemIn(product_name="Burger", price="9.50 EUR", quantity="2")],
-                    loyalty_operations=[OrderCreateOrderLoyaltyOperationIn(ref="G", delta="-2.5", reason="Order")],
+                    items=[ItemIn(product_name="Burger", price="9.50 EUR", quantity="2")],
+                    loyalty_operations=[OrderLoyaltyOperationIn(ref="G", delta="-2.5", reason="Order")],
                 ),
             )
         )

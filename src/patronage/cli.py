@@ -3,16 +3,26 @@
 import asyncio
 import json
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
+from patronage.cli_support import (
+    DATABASE_ERRORS,
+    CommandError,
+    bounded,
+    database_failure,
+    fail,
+    print_json,
+    run_in_transaction,
+    safe_url,
+    settings_or_fail,
+    with_database,
+)
 from patronage.db import Database
-from patronage.settings import Settings, get_settings
+from patronage.settings import get_settings
 
 app = typer.Typer(help="Patronage: customer and loyalty API server.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Operator commands; each prints one JSON object on stdout.", no_args_is_help=True)
@@ -29,80 +39,6 @@ def _add_transfer_commands() -> None:
 _add_transfer_commands()
 
 
-class CommandError(Exception):
-    """A bad argument: reported on stderr, exit status 1."""
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _print(obj: Any) -> None:
-    typer.echo(json.dumps(obj, default=str))
-
-
-def _settings() -> Settings:
-    """The environment's settings (the ones the app and ``tenancy.password_hasher()`` use); a bad value is a
-    message naming its variable, not a traceback."""
-    from pydantic import ValidationError
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        problems = [
-            f"PATRONAGE_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}" if error["loc"] else error["msg"]
-            for error in exc.errors()
-        ]
-        _fail("; ".join(problems))
-        raise  # not reached: _fail exits
-
-
-DATABASE_ERRORS = (DBAPIError, ConnectionError, TimeoutError, socket.gaierror)
-
-
-def _database_failure(settings: Settings, exc: BaseException) -> None:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    _fail(f"database {_safe_url(settings.database_url)}: {reason}")
-
-
-def run_in_transaction(work: Callable[[Any], Awaitable[Any]], *, migrate_first: bool = True) -> Any:
-    """Runs ``work(session)`` in one write transaction; operator errors become a message and exit 1."""
-    from patronage import migrate
-    from patronage.errors import ValidationFailed
-    from patronage.tenancy.service import TenancyError
-
-    settings = _settings()
-
-    async def main() -> Any:
-        db = Database(settings)
-        try:
-            async with db.session(write=True) as session:
-                return await work(session)
-        finally:
-            await db.dispose()
-
-    try:
-        if migrate_first:
-            migrate.upgrade(settings.database_url)
-        return asyncio.run(main())
-    except (TenancyError, CommandError) as exc:
-        _fail(str(exc))
-    except ValidationFailed as exc:
-        _fail("; ".join(f"{e['field']} {e['message']}" for e in exc.errors or []) or exc.message)
-    except DATABASE_ERRORS as exc:
-        # An unreachable database, or a value the database refuses (a race on a unique email...): a message,
-        # not a 100-line traceback. The transaction was rolled back, so nothing was written.
-        _database_failure(settings, exc)
-
-
-def _bounded(value: str | None, option: str, limit: int = 255) -> None:
-    """Names and device ids are stored in 255-character columns: PostgreSQL would fail with a traceback
-    and SQLite would store them silently, so the CLI refuses them up front the same way on both."""
-    if value is not None and len(value.strip()) > limit:
-        _fail(f"{option} is too long (maximum is {limit} characters)")
-
-
 # --- server -----------------------------------------------------------------------------------------
 
 
@@ -111,9 +47,9 @@ def migrate() -> None:
     """Bring the database (PATRONAGE_DATABASE_URL) to the newest schema."""
     from patronage import migrate as migrations
 
-    settings = _settings()
+    settings = settings_or_fail()
     migrations.upgrade(settings.database_url)
-    _print({"migrated": True, "database": _safe_url(settings.database_url)})
+    print_json({"migrated": True, "database": safe_url(settings.database_url)})
 
 
 @app.command()
@@ -129,7 +65,7 @@ def serve(
     from patronage import logs
     from patronage import migrate as migrations
 
-    settings = _settings()
+    settings = settings_or_fail()
     logs.configure(settings.log_level, settings.log_request_values)
     if migrate_first:
         migrations.upgrade(settings.database_url)
@@ -159,13 +95,6 @@ def _prepare_multiprocess_metrics() -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="patronage-metrics-")
 
 
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 # --- admin ------------------------------------------------------------------------------------------
 
 
@@ -180,7 +109,7 @@ def create_user(
         user = await service.create_user(session, email, password)
         return {"id": user.id, "email": user.email}
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 @admin.command("create-account")
@@ -193,14 +122,14 @@ def create_account(
 ) -> None:
     from patronage.tenancy import service
 
-    _bounded(name, "--name")
+    bounded(name, "--name")
 
     async def work(session):
         owner = await service.find_user(session, user)
         account = await service.create_account(session, owner, name, currency, country, timezone)
         return {**service.render_account(account), "user_id": owner.id}
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 @admin.command("create-location")
@@ -213,19 +142,19 @@ def create_location(
 ) -> None:
     from patronage.tenancy import service
 
-    _bounded(name, "--name")
+    bounded(name, "--name")
 
     async def work(session):
         owner = await service.get_account(session, account)
         location = await service.create_location(session, owner, name, currency, country, timezone)
         return service.render_location(location, owner)
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 def _one_of(location: str | None, account: str | None) -> None:
     if (location is None) == (account is None):
-        _fail("give exactly one of --location and --account")
+        fail("give exactly one of --location and --account")
 
 
 @admin.command("create-customer-list")
@@ -245,7 +174,7 @@ def create_customer_list(
         customer_list = await lists.insert(session, owner, place, name)
         return lists.render(customer_list, (place or owner).timezone)
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 @admin.command("create-client")
@@ -255,7 +184,7 @@ def create_client(
 ) -> None:
     from patronage.auth import service
 
-    _bounded(name, "--name")
+    bounded(name, "--name")
     for uri in redirect_uri or []:
         _check_redirect_uri(uri)
 
@@ -268,7 +197,7 @@ def create_client(
             "redirect_uris": created.client.redirect_uris,
         }
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 def _check_redirect_uri(uri: str) -> None:
@@ -278,7 +207,7 @@ def _check_redirect_uri(uri: str) -> None:
 
     parts = urlsplit(uri)
     if not parts.scheme or parts.fragment or any(c.isspace() for c in uri) or not (parts.netloc or parts.path):
-        _fail(f"invalid --redirect-uri {uri!r} (expected an absolute URI without a #fragment)")
+        fail(f"invalid --redirect-uri {uri!r} (expected an absolute URI without a #fragment)")
 
 
 @admin.command("connect")
@@ -296,7 +225,7 @@ def connect(
     from patronage.tenancy import service
 
     _one_of(location, account)
-    _bounded(device_id, "--device-id")
+    bounded(device_id, "--device-id")
 
     async def work(session):
         app_client = await auth.get_client(session, client)
@@ -317,7 +246,7 @@ def connect(
             device_id=device_id,
         )
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 @admin.command("seed-customers")
@@ -328,15 +257,15 @@ def seed_customers(
     """Bulk-load realistic synthetic customers (for benchmarks and trying the search)."""
     from patronage import seed
 
-    settings = _settings()
+    settings = settings_or_fail()
     from patronage import migrate as migrations
 
     migrations.upgrade(settings.database_url)
     try:
         result = asyncio.run(seed.seed_customers(settings, customer_list, count))
     except seed.SeedError as exc:
-        _fail(str(exc))
-    _print(result)
+        fail(str(exc))
+    print_json(result)
 
 
 @app.command()
@@ -396,7 +325,7 @@ def connection_limits(
         row.rate_limits = limits or None
         return {"connection_id": row.id, "rate_limits": row.rate_limits}
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 @admin.command("rotate-secret-key")
@@ -409,21 +338,14 @@ def rotate_secret_key() -> None:
 
     settings = get_settings()
 
-    async def main() -> Any:
-        db = Database(settings)
-        try:
-            return await sealing.rotate(db, settings)
-        finally:
-            await db.dispose()
-
     try:
         migrations.upgrade(settings.database_url)
-        outcome = asyncio.run(main())
+        outcome = with_database(settings, lambda db: sealing.rotate(db, settings))
     except sealing.KeyFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except DATABASE_ERRORS as exc:
-        _database_failure(settings, exc)
-    _print(outcome)
+        database_failure(settings, exc)
+    print_json(outcome)
 
 
 # --- webhooks -------------------------------------------------------------------------------------------
@@ -436,7 +358,7 @@ def worker() -> None:
     from patronage import logs
     from patronage.events import delivery
 
-    settings = _settings()
+    settings = settings_or_fail()
     logs.configure(settings.log_level, settings.log_request_values)
 
     async def main() -> None:
@@ -463,7 +385,7 @@ def events(
         except UnknownConnection as exc:
             raise CommandError(str(exc)) from None
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 @admin.command("verify-ledger")
@@ -475,21 +397,14 @@ def verify_ledger(
 
     from patronage.loyalty import ledger
 
-    settings = _settings()
-
-    async def main() -> ledger.Verification:
-        db = Database(settings)
-        try:
-            return await ledger.verify_database(db, customer_list)
-        finally:
-            await db.dispose()
+    settings = settings_or_fail()
 
     started = time.monotonic()
     try:
-        found = asyncio.run(main())
+        found = with_database(settings, lambda db: ledger.verify_database(db, customer_list))
     except DATABASE_ERRORS as exc:
-        _database_failure(settings, exc)
-    _print(
+        database_failure(settings, exc)
+    print_json(
         {
             "ok": not found.failed,
             "cards": found.cards,
@@ -526,7 +441,7 @@ def export_customer(
         except NotFound:
             raise CommandError(f"no customer {customer} in list {customer_list}") from None
 
-    _print(run_in_transaction(work))
+    print_json(run_in_transaction(work))
 
 
 # --- loyalty programmes (a Patronage extension) ----------------------------------------------------------
@@ -561,7 +476,7 @@ def _programme_command(work: Callable[[Any, Any], Awaitable[Any]], customer_list
         except NotFound as exc:
             raise CommandError(exc.message) from None
 
-    _print(run_in_transaction(run))
+    print_json(run_in_transaction(run))
 
 
 @programme_app.command("get")
@@ -603,9 +518,9 @@ def programme_set(
     try:
         data = json.loads(body, parse_float=Decimal)
     except ValueError as exc:
-        _fail(f"--body is not JSON: {exc}")
+        fail(f"--body is not JSON: {exc}")
     if not isinstance(data, dict):
-        _fail("--body must be a JSON object")
+        fail("--body must be a JSON object")
 
     async def work(session, found):
         return await service.put(session, found, ref, parse_model(ProgrammeIn, data))
@@ -641,21 +556,16 @@ def expire_points(
         try:
             parsed = datetime.fromisoformat(now)
         except ValueError:
-            _fail(f"--now {now!r} is not an ISO 8601 time")
+            fail(f"--now {now!r} is not an ISO 8601 time")
         moment = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-    settings = _settings()
+    settings = settings_or_fail()
 
-    async def main() -> Any:
-        db = Database(settings)
-        try:
-            return (await expiry.run_pass(db, moment)).render()
-        finally:
-            await db.dispose()
+    async def one_pass(db: Database) -> Any:
+        return (await expiry.run_pass(db, moment)).render()
 
     try:
         migrations.upgrade(settings.database_url)
-        result = asyncio.run(main())
-    except (DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
-    _print({**result, "now": moment.isoformat()})
+        result = with_database(settings, one_pass)
+    except DATABASE_ERRORS as exc:
+        database_failure(settings, exc)
+    print_json({**result, "now": moment.isoformat()})

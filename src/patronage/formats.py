@@ -58,6 +58,18 @@ def in_utc(moment: datetime, timezone: str) -> datetime:
 
 TIME_SYNTAX = "must be a time in ISO 8601 format, such as 2020-06-25T11:43:51+02:00"
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+# A time sent in year 1 or 9999 may leave datetime's range once moved to UTC or to a time zone (an
+# OverflowError: a 500): times are refused outside these years.
+MIN_YEAR, MAX_YEAR = 2, 9998
+# The same as a pattern for the start of an ISO 8601 text, for the OpenAPI document.
+YEAR_PATTERN = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+
+
+def in_year_range(moment: datetime) -> datetime:
+    """``moment``, or ValueError outside years :data:`MIN_YEAR` to :data:`MAX_YEAR`."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"{moment.year} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return moment
 
 
 def read_time(value: str, *, date_only: bool = False) -> datetime:
@@ -67,7 +79,7 @@ def read_time(value: str, *, date_only: bool = False) -> datetime:
     text = re.sub(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$", r"\1+\2", text)
     if not (_TIME.match(text) or (date_only and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text))):
         raise ValueError(value)
-    return datetime.fromisoformat(text)
+    return in_year_range(datetime.fromisoformat(text))
 
 
 def parse_time(value: str, timezone: str, *, date_only: bool = False) -> datetime:

@@ -110,8 +110,11 @@ def _digits(value: Any) -> Any:
     return value
 
 
+# The bounds inside, the digit check outside: in the other order pydantic writes "ge"/"le" (no JSON Schema
+# keywords) into the document instead of "minimum"/"maximum".
 Count = Annotated[
-    int, BeforeValidator(_digits), Query(ge=1, le=MAX_COUNT, description="Results per page, 1 to 100 (default 100)")
+    Annotated[int, Query(ge=1, le=MAX_COUNT, description="Results per page, 1 to 100 (default 100)")],
+    BeforeValidator(_digits),
 ]
 
 

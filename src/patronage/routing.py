@@ -58,22 +58,54 @@ def _walk(dependant: Dependant) -> list[Dependant]:
     return found
 
 
-def _inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
-    """Pydantic's ``#/$defs/...`` references are not valid inside an OpenAPI document: inline them
-    (the contract's bodies are not recursive)."""
-    definitions = schema.pop("$defs", {})
+def _as_components(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic's ``#/$defs/...`` references are not valid inside an OpenAPI document: each nested model becomes a
+    component of its own, referred to as ``#/components/schemas/...`` (a client generator makes one class of it,
+    and can name an optional nested object, which it cannot when the object is written out in a union)."""
 
-    def inline(node: Any) -> Any:
+    def refer(node: Any) -> Any:
         if isinstance(node, dict):
             ref = node.get("$ref", "")
             if ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
+                return {**node, "$ref": "#/components/schemas/" + ref.removeprefix("#/$defs/")}
+            return {key: refer(value) for key, value in node.items()}
         if isinstance(node, list):
-            return [inline(item) for item in node]
+            return [refer(item) for item in node]
         return node
 
-    return inline(schema)
+    for name, definition in schema.pop("$defs", {}).items():
+        definition = refer(definition)
+        say_no_nul(definition)
+        assert schemas.setdefault(name, definition) == definition, f"two schemas named {name}"
+    schema = refer(schema)
+    say_no_nul(schema)
+    return schema
+
+
+# The edge refuses a NUL character in any string a request holds (bodies.check_object, NulGuardMiddleware): the
+# request side of the document says so on each string without a pattern of its own, and on free-form keys.
+NO_NUL = "^[^\\u0000]*$"
+_NOT_SCHEMAS = ("examples", "example", "default", "const", "enum", "description", "title")
+
+
+def say_no_nul(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            say_no_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    types = node.get("type")
+    string = types == "string" or (isinstance(types, list) and "string" in types)
+    if string and not {"pattern", "enum", "const"} & set(node):
+        node["pattern"] = NO_NUL
+    if types == "object" and node.get("additionalProperties", True) is not False:
+        node.setdefault("propertyNames", {"pattern": NO_NUL})
+    for key, value in node.items():
+        if key == "properties":  # field names, any of which may be "title" or "default"
+            say_no_nul(list(value.values()))
+        elif key not in _NOT_SCHEMAS:
+            say_no_nul(value)
 
 
 def _as_json(endpoint: Any, status_code: int | None) -> Any:
@@ -164,12 +196,19 @@ def install_openapi(app: FastAPI) -> None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             components = document.setdefault("components", {})
             schemas = components.setdefault("schemas", {})
-            schemas["Error"] = _inline_defs(Error.model_json_schema())
+            schemas["Error"] = _as_components(Error.model_json_schema(), schemas)
             for route in all_routes(app.routes):
                 model = getattr(route, "body_model", None)
                 if model is not None:
-                    schema = _inline_defs(model.model_json_schema())
+                    schema = _as_components(model.model_json_schema(), schemas)
                     assert schemas.setdefault(model.__name__, schema) == schema, f"two schemas named {model.__name__}"
+            for item in document["paths"].values():
+                for operation in item.values():
+                    say_no_nul([parameter["schema"] for parameter in operation.get("parameters", [])])
+                    # The OAuth forms are described in place (the API's bodies are components, above).
+                    for content in operation.get("requestBody", {}).get("content", {}).values():
+                        if "$ref" not in content["schema"]:
+                            say_no_nul(content["schema"])
             # Tokens come from HubRise's OAuth 2.0 flow (SPEC §10) and are sent in X-Access-Token.
             components.setdefault("securitySchemes", {})["OAuth2"] = {
                 "type": "oauth2",

@@ -3,14 +3,14 @@
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 import pycountry
 from pydantic import AfterValidator, BeforeValidator, StringConstraints, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from patronage.formats import render_decimal
+from patronage.formats import YEAR_PATTERN, render_decimal
 
 Str255 = Annotated[str, StringConstraints(strict=True, max_length=255)]
 Str1000 = Annotated[str, StringConstraints(strict=True, max_length=1000)]
@@ -122,28 +122,69 @@ def _delta(value: Any) -> Decimal:
     return number
 
 
-# What _points and _delta accept, as patterns: under 10**12, at most 6 decimal places (trailing zeros aside); a
-# delta has a non-zero digit. JSON numbers are accepted too (SPEC §5); the document shows the string form.
-_POINTS_PATTERN = r"^[+-]?(0*[0-9]{1,12}(\.[0-9]{0,6}0*)?|0*\.[0-9]{1,6}0*)$"
-_DELTA_PATTERN = r"^[+-]?(0*[1-9][0-9]{0,11}(\.[0-9]{0,6}0*)?|0*\.[0-9]{0,5}[1-9]0*)$"
-_POINTS_DESCRIPTION = "A decimal string (a JSON number is accepted too): under 10^12, at most 6 decimal places"
-Points = Annotated[
-    Decimal,
-    BeforeValidator(_points),
-    WithJsonSchema(
-        {"type": "string", "pattern": _POINTS_PATTERN, "description": _POINTS_DESCRIPTION, "examples": ["4.2"]}
-    ),
-]
+# A zero written with a minus sign: not negative ("-0.0" passes a "must not be negative" check).
+_NEGATIVE_ZERO = r"-(0+(\.0*)?|\.0+)"
+
+
+def decimal_schema(
+    *,
+    digits: int,
+    decimals: int,
+    sign: Literal["any", "not negative", "positive"] = "any",
+    nonzero: bool = False,
+    up_to: bool = False,
+    description: str,
+    examples: list[str],
+) -> dict[str, Any]:
+    """What a decimal field accepts (SPEC §5: a string or a JSON number) as a schema: under ``10**digits`` in
+    absolute value (``up_to``: up to and including it), at most ``decimals`` decimal places. A string's pattern
+    is ``_DECIMAL_TEXT`` within those bounds (leading and trailing zeros allowed); a number's bounds and
+    ``multipleOf`` say the same of a JSON number."""
+    fraction = rf"(\.[0-9]{{0,{decimals}}}0*)?"
+    if nonzero or sign == "positive":
+        magnitude = rf"0*[1-9][0-9]{{0,{digits - 1}}}{fraction}|0*\.[0-9]{{0,{decimals - 1}}}[1-9]0*"
+    else:
+        magnitude = rf"0*[0-9]{{1,{digits}}}{fraction}|0*\.[0-9]{{1,{decimals}}}0*"
+    if up_to:
+        magnitude += rf"|0*1{'0' * digits}(\.0*)?"
+    signs = {
+        "any": rf"^[+-]?({magnitude})$",
+        "positive": rf"^\+?({magnitude})$",
+        "not negative": rf"^(\+?({magnitude})|{_NEGATIVE_ZERO})$",
+    }
+    bound = 10**digits
+    lower = {"any": -bound, "positive": 0, "not negative": 0}[sign]
+    number: dict[str, Any] = {
+        "maximum" if up_to else "exclusiveMaximum": bound,
+        "minimum" if sign == "not negative" or (sign == "any" and up_to) else "exclusiveMinimum": lower,
+        "multipleOf": float(f"1e-{decimals}"),  # written 1e-06: exact for readers that keep decimals
+    }
+    schema = {
+        "type": ["string", "number"],
+        "pattern": signs[sign],  # applies to a string only, the number's keywords to a number only
+        **number,
+        "description": description,
+        "examples": examples,
+    }
+    if nonzero:
+        schema["not"] = {"const": 0}
+    return schema
+
+
+_POINTS_DESCRIPTION = "A decimal (a string, or a JSON number): under 10^12, at most 6 decimal places"
+POINTS_SCHEMA = decimal_schema(digits=12, decimals=POINTS_DECIMALS, description=_POINTS_DESCRIPTION, examples=["4.2"])
+Points = Annotated[Decimal, BeforeValidator(_points), WithJsonSchema(POINTS_SCHEMA)]
 Delta = Annotated[
     Decimal,
     BeforeValidator(_delta),
     WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _DELTA_PATTERN,
-            "description": _POINTS_DESCRIPTION + ", not zero",
-            "examples": ["4.2", "-10"],
-        }
+        decimal_schema(
+            digits=12,
+            decimals=POINTS_DECIMALS,
+            nonzero=True,
+            description=_POINTS_DESCRIPTION + ", not zero",
+            examples=["4.2", "-10"],
+        )
     ),
 ]
 
@@ -172,7 +213,6 @@ def _coordinate(limit: int):
 
 
 # The JSON schemas say what the validators check, as far as a schema can (client generators, fuzzers).
-_DECIMAL_SCHEMA = {"pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"}
 Email = Annotated[
     Str255,
     AfterValidator(_email),
@@ -210,13 +250,23 @@ PastDate = Annotated[
 ]
 
 
+# Whole numbers below each limit, as a pattern.
+_BELOW = {90: "[0-9]|[1-8][0-9]", 180: "[0-9]|[1-9][0-9]|1[0-7][0-9]"}
+
+
 def _coordinate_schema(limit: int, example: str) -> dict[str, Any]:
+    # A coordinate may have 28 decimal places but at most 30 characters as rendered: with a minus sign and the
+    # widest whole part, 28 - len(str(limit)) places always fit, and the schema says that many.
+    places = 28 - len(str(limit))
+    fraction = rf"\.[0-9]{{0,{places}}}0*"
     return {
         "type": ["string", "number"],
-        **_DECIMAL_SCHEMA,
-        "minimum": -limit,  # applies to a number only: a string's range is in the description
+        "pattern": rf"^[+-]?(0*({_BELOW[limit]})({fraction})?|0*{limit}(\.0*)?|0*\.[0-9]{{1,{places}}}0*)$",
+        "minimum": -limit,  # the bounds apply to a number, the pattern to a string
         "maximum": limit,
-        "description": f"A decimal between -{limit} and {limit}, at most {_MAX_COORDINATE_DECIMALS} decimal places",
+        "multipleOf": float(f"1e-{places}"),
+        "description": f"A decimal (a string, or a JSON number) between -{limit} and {limit}, at most"
+        f" {_MAX_COORDINATE_DECIMALS} decimal places and 30 characters as rendered",
         "examples": [example],
     }
 
@@ -227,3 +277,18 @@ Longitude = Annotated[str, BeforeValidator(_coordinate(180)), WithJsonSchema(_co
 
 def _reject_date(_: Any) -> date:
     raise _fail("must be a date in the format YYYY-MM-DD")
+
+
+# Times in a query string (``?as_of=``, ``?after=``), read by formats.parse_time: the document shows the RFC 3339
+# form; a time without offset (in the resource's time zone) is accepted too, and where a date is, a date alone.
+_TIME_SCHEMA = {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}
+QueryTime = Annotated[str, WithJsonSchema({**_TIME_SCHEMA, "examples": ["2020-06-25T11:43:51+02:00"]})]
+QueryTimeOrDate = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "anyOf": [_TIME_SCHEMA, {"type": "string", "format": "date", "pattern": YEAR_PATTERN}],
+            "examples": ["2020-06-25T11:43:51+02:00", "2020-06-25"],
+        }
+    ),
+]

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from patronage.bodies import BodyModel
@@ -21,8 +21,25 @@ def clean_name(name: str) -> str:
     return name
 
 
-# The length is checked after trimming (255 "é" between spaces is a valid name), hence no maxLength here.
-ListName = Annotated[StrictStr, AfterValidator(clean_name), Field(examples=["Online customers"])]
+# What str.strip() removes, as a character class.
+_WHITESPACE = r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The length is checked after trimming (255 "é" between spaces is a valid name), hence a pattern, no maxLength.
+_NAME_PATTERN = (
+    rf"^[{_WHITESPACE}]*[^{_WHITESPACE}\u0000]"
+    rf"([^\u0000]{{0,{MAX_NAME_LENGTH - 2}}}[^{_WHITESPACE}\u0000])?[{_WHITESPACE}]*$"
+)
+ListName = Annotated[
+    StrictStr,
+    AfterValidator(clean_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _NAME_PATTERN,
+            "description": "Trimmed; 1 to 255 characters once trimmed",
+            "examples": ["Online customers"],
+        }
+    ),
+]
 
 
 class CustomerListCreate(BodyModel):

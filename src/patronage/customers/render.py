@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patronage.customer_lists.service import ListContext
 from patronage.customers.models import Customer
 from patronage.formats import render_money, render_time
-from patronage.loyalty import service as loyalty
+from patronage.loyalty import cards as loyalty
 
 
 def render(

@@ -22,7 +22,7 @@ from patronage.db import utcnow
 from patronage.errors import NotFound, field_error
 from patronage.events import service as events
 from patronage.ids import new_id
-from patronage.loyalty import service as loyalty
+from patronage.loyalty import cards as loyalty
 from patronage.pagination import Page, PageRequest, cut_page, keyset
 
 PRIVATE_REF_TAKEN = "is already used by another customer of this list"

@@ -57,21 +57,24 @@ async def check_destination(url: str, settings: Settings) -> None:
     operator allows them; checked when the callback is saved and again before each delivery."""
     if any(_is_control(char) for char in url):
         raise UnsafeAddress("may not contain spaces or control characters")  # urlsplit would drop some silently
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        # urlsplit refuses a bad IPv6 bracket, .port a port that is no number from 0 to 65535: ValueError.
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError:
+        raise UnsafeAddress("must be an http or https URL with a host and a valid port") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise UnsafeAddress("must be an http or https URL with a host")
-    if not _encodable_host(parts.hostname):
+    if not _encodable_host(hostname):
         raise UnsafeAddress("must have a valid host name")
     if settings.callback_allow_private:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = port or (443 if parts.scheme == "https" else 80)
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM), DNS_TIMEOUT_SECONDS
-        )
+        infos = await asyncio.wait_for(loop.getaddrinfo(hostname, port, type=socket.SOCK_STREAM), DNS_TIMEOUT_SECONDS)
     except (OSError, TimeoutError, UnicodeError):
-        raise Unresolvable(f"host {parts.hostname!r} cannot be resolved") from None
+        raise Unresolvable(f"host {hostname!r} cannot be resolved") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         mapped = getattr(address, "ipv4_mapped", None)

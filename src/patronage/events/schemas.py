@@ -29,7 +29,8 @@ CallbackUrl = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]",
+            # No space nor control character anywhere (callbacks.check_destination).
+            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\u0000-\u0020\u007f-\u009f][^\u0000-\u0020\u007f-\u009f]*$",
             "maxLength": 2048,
             "description": "An http or https URL with a host that does not resolve to a non-public address",
         }

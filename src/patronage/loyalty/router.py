@@ -20,6 +20,7 @@ from patronage.loyalty.schemas import (
 )
 from patronage.pagination import PageRequest, page_request, page_response
 from patronage.routing import ApiRouter
+from patronage.validators import QueryTime
 
 router = ApiRouter(prefix="/v1/customer_lists/{customer_list_id}/loyalty_cards", tags=["loyalty"])
 
@@ -92,7 +93,7 @@ async def retrieve_card(
     card: ReadableCard,
     customer_list: ReadableList,
     session: ReadSession,
-    as_of: str | None = Query(
+    as_of: QueryTime | None = Query(
         None, description="Patronage extension: the balance at this ISO 8601 time (without offset: the list's zone)"
     ),
 ):

@@ -9,7 +9,7 @@ from patronage.auth.principal import Principal
 from patronage.customer_lists import access
 from patronage.customers.models import Customer
 from patronage.errors import Forbidden, ValidationFailed, field_error
-from patronage.loyalty import service as loyalty
+from patronage.loyalty import cards as loyalty
 from patronage.loyalty.models import LoyaltyCard
 from patronage.orders.customer_link import Link
 from patronage.orders.models import Order

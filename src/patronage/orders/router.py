@@ -1,6 +1,9 @@
 """Order routes (SPEC §8): under a location (``/locations/:id`` or ``/location``), and the account's index."""
 
+from typing import Annotated
+
 from fastapi import Depends, Query
+from pydantic import WithJsonSchema
 
 from patronage.deps import Body, Caller, ReadSession, WriteSession
 from patronage.idempotency import Idempotent
@@ -14,19 +17,23 @@ from patronage.orders.access import (
     WritableLocation,
 )
 from patronage.orders.deliveries import DeliveryCreate, DeliveryOut, DeliveryUpdate
-from patronage.orders.schemas import OrderCreate, OrderOut, OrderUpdate
+from patronage.orders.schemas import STATUSES, OrderCreate, OrderOut, OrderUpdate
 from patronage.pagination import PageRequest, page_request, page_response
 from patronage.routing import ApiRouter
+from patronage.validators import QueryTimeOrDate
 
 router = ApiRouter(prefix="/v1", tags=["orders"])
+
+# Checked by the service (its message names the statuses); the document shows them.
+StatusFilter = Annotated[str, WithJsonSchema({"type": "string", "enum": list(STATUSES)})]
 
 
 async def filters(
     private_ref: str | None = Query(None, description="The caller's own private ref"),
-    status: str | None = Query(None, description="Orders in this status"),
+    status: StatusFilter | None = Query(None, description="Orders in this status"),
     created_by: str | None = Query(None, description="Orders created by this client (its name)"),
-    after: str | None = Query(None, description="Created at or after this ISO 8601 time"),
-    before: str | None = Query(None, description="Created before this ISO 8601 time"),
+    after: QueryTimeOrDate | None = Query(None, description="Created at or after this ISO 8601 time"),
+    before: QueryTimeOrDate | None = Query(None, description="Created before this ISO 8601 time"),
     customer_id: str | None = Query(None, description="Orders of this customer"),
 ) -> service.Filters:
     return service.Filters(

@@ -34,8 +34,8 @@ from pydantic_core import PydanticCustomError
 from patronage.bodies import BodyModel
 from patronage.customers.schemas import CustomerFields, CustomerOut
 from patronage.errors import UNION_TAG, UNION_TAG_OTHER
-from patronage.formats import TIME_SYNTAX, read_time
-from patronage.validators import Delta, Points, Str255, Str1000, exact_decimal
+from patronage.formats import TIME_SYNTAX, YEAR_PATTERN, read_time
+from patronage.validators import Delta, Points, Str255, Str1000, decimal_schema, exact_decimal
 
 STATUSES = (
     "new",
@@ -176,20 +176,58 @@ def _time(value: Any) -> datetime:
         raise _fail(TIME_SYNTAX) from None
 
 
-Money = Annotated[Amount, PlainValidator(_amount), WithJsonSchema({"type": "string", "examples": ["8.90 EUR"]})]
-Quantity = Annotated[Decimal, BeforeValidator(_quantity), WithJsonSchema({"type": "string", "examples": ["1", "0.5"]})]
+# The syntax, the sign and the size; the currency (the location's) and its number of decimals are checked by
+# orders.pricing.
+MONEY_SCHEMA = {
+    "type": "string",
+    "pattern": rf"^-?0*[0-9]{{1,{MAX_AMOUNT_DIGITS}}}(\.[0-9]+)? [A-Z]{{3}}$",
+    "description": "An amount and the location's currency, with at most its number of decimals",
+    "examples": ["8.90 EUR"],
+}
+Money = Annotated[Amount, PlainValidator(_amount), WithJsonSchema(MONEY_SCHEMA)]
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_quantity),
+    WithJsonSchema(
+        decimal_schema(
+            digits=9,
+            decimals=QUANTITY_DECIMALS,
+            sign="positive",
+            description="A decimal (a string, or a JSON number) above 0 and under 10^9, at most 6 decimal places",
+            examples=["1", "0.5"],
+        )
+    ),
+]
 OptionQuantity = Annotated[
-    Decimal, BeforeValidator(_option_quantity), WithJsonSchema({"type": "integer", "minimum": 1, "examples": [1, 2]})
+    Decimal,
+    BeforeValidator(_option_quantity),
+    WithJsonSchema(
+        {
+            "type": ["integer", "string"],
+            "minimum": 1,  # an integer's bounds; a string holds a whole number in the same bounds
+            "maximum": MAX_QUANTITY - 1,
+            "pattern": r"^\+?0*[1-9][0-9]{0,8}(\.0*)?$",
+            "examples": [1, 2],
+        }
+    ),
 ]
 # As sent: aware with an offset, naive without one (read in the location's timezone by the service).
 Time = Annotated[
     datetime,
     PlainValidator(_time),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2020-06-25T11:43:51+02:00"]}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN, "examples": ["2020-06-25T11:43:51+02:00"]}
+    ),
 ]
-Percentage = Annotated[
-    Decimal, BeforeValidator(_percentage), WithJsonSchema({"type": "string", "examples": ["20.0", "5.5"]})
-]
+PERCENTAGE_SCHEMA = decimal_schema(
+    digits=2,
+    decimals=QUANTITY_DECIMALS,
+    sign="not negative",
+    up_to=True,
+    description="A decimal (a string, or a JSON number) from 0 to 100, at most 6 decimal places",
+    examples=["20.0", "5.5"],
+)
+Percentage = Annotated[Decimal, BeforeValidator(_percentage), WithJsonSchema(PERCENTAGE_SCHEMA)]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 ServiceType = Literal[SERVICE_TYPES]  # type: ignore[valid-type]
 
@@ -208,8 +246,30 @@ class OptionIn(_Strict):
     removed: StrictBool = False
 
 
+# pricing_value follows pricing_effect (DealLineIn._pricing_value), as the document says it.
+_PRICING_VALUE_RULES = [
+    {
+        "if": {
+            "properties": {"pricing_effect": {"enum": ["fixed_price", "price_off"]}},
+            "required": ["pricing_effect"],
+        },
+        "then": {"properties": {"pricing_value": MONEY_SCHEMA}, "required": ["pricing_value"]},
+    },
+    {
+        "if": {"properties": {"pricing_effect": {"const": "percentage_off"}}, "required": ["pricing_effect"]},
+        "then": {"properties": {"pricing_value": PERCENTAGE_SCHEMA}, "required": ["pricing_value"]},
+    },
+    {
+        "if": {"properties": {"pricing_effect": {"enum": ["unchanged", None]}}},
+        "then": {"properties": {"pricing_value": {"type": "null"}}},
+    },
+]
+
+
 class DealLineIn(_Strict):
     """An item's place in one of the order's deals. HubRise computes nothing with the pricing fields."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": _PRICING_VALUE_RULES})
 
     deal_key: StrictStr
     position: StrictInt | None = Field(None, ge=0, le=10**9)
@@ -217,7 +277,14 @@ class DealLineIn(_Strict):
     pricing_effect: Literal[PRICING_EFFECTS] | None = None  # type: ignore[valid-type]
     # Checked even when not sent: fixed_price, price_off and percentage_off need one.
     pricing_value: Annotated[
-        Any, WithJsonSchema({"type": ["string", "null"], "examples": ["1.00 EUR", "30", None]})
+        Any,
+        WithJsonSchema(
+            {
+                "anyOf": [MONEY_SCHEMA, PERCENTAGE_SCHEMA, {"type": "null"}],
+                "description": "An amount (fixed_price, price_off), a percentage (percentage_off), else null",
+                "examples": ["1.00 EUR", "30", None],
+            }
+        ),
     ] = Field(None, validate_default=True)
 
     @field_validator("pricing_value", mode="plain")

@@ -20,8 +20,8 @@ from patronage.db import utcnow
 from patronage.events.models import Event
 from patronage.events.service import render_event
 from patronage.formats import render_time
+from patronage.loyalty.cards import render_card, render_operation
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
-from patronage.loyalty.service import render_card, render_operation
 from patronage.orders.models import Order
 from patronage.orders.render import render_rows, select_rendered
 

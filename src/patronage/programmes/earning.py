@@ -26,7 +26,7 @@ from patronage.auth.principal import Principal
 from patronage.customer_lists.models import CustomerList
 from patronage.db import utcnow
 from patronage.formats import currency_exponent
-from patronage.loyalty import service as loyalty
+from patronage.loyalty import cards as loyalty
 from patronage.loyalty.models import LoyaltyCard
 from patronage.orders.models import Order
 from patronage.orders.pricing import stored_minor

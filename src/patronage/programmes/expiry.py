@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patronage.customer_lists.models import CustomerList
 from patronage.db import Database
 from patronage.formats import render_time
-from patronage.loyalty import service as loyalty
+from patronage.loyalty import cards as loyalty
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.programmes import service as programmes
 from patronage.programmes.models import LoyaltyProgramme, PointExpiry

@@ -23,6 +23,8 @@ async def _scheme(
         description="The card ref the programme governs; `~` for the cards without ref, `~~` before a ref that is"
         " empty or starts with `~`",
         max_length=1000,
+        # A ref has at most 255 characters (a longer one is a 422 on PUT, not found otherwise).
+        json_schema_extra={"maxLength": 257, "pattern": r"^(~|~~[^\u0000]{0,255}|[^~\u0000][^\u0000]{0,254})$"},
     ),
 ) -> str | None:
     return service.ref_from_segment(ref)

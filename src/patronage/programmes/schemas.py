@@ -3,13 +3,13 @@
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from patronage.bodies import BodyModel
 from patronage.loyalty.schemas import POINTS_PATTERN
 from patronage.orders.schemas import STATUSES
-from patronage.validators import Points, Str255
+from patronage.validators import POINTS_DECIMALS, Points, Str255, decimal_schema
 
 # An order in one of these is never earning: it is how an order's points are taken back.
 REVERSING_STATUSES = ("cancelled", "rejected")
@@ -20,6 +20,19 @@ MAX_EXPIRY_DAYS = 36500
 MAX_POINTS_PER_UNIT = 10**6
 
 TierName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255)]
+
+
+def _not_negative_points(digits: int, description: str) -> Any:
+    """Points (validators.Points) that the model's validators also keep from being negative, as the document
+    says them."""
+    schema = decimal_schema(
+        digits=digits, decimals=POINTS_DECIMALS, sign="not negative", description=description, examples=["4.2"]
+    )
+    return Annotated[Points, WithJsonSchema(schema)]
+
+
+Threshold = _not_negative_points(12, "Lifetime points (the sum of the card's positive operations) to reach it")
+Rate = _not_negative_points(6, "Points earned per unit of the list's currency: under 10^6, at most 6 decimal places")
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -37,7 +50,7 @@ class TierIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     name: TierName
-    threshold: Points = Field(description="Lifetime points (the sum of the card's positive operations) to reach it")
+    threshold: Threshold
 
     @field_validator("threshold")
     @classmethod
@@ -54,10 +67,11 @@ class ProgrammeIn(BodyModel):
     echo_read_only = True
 
     name: Str255 | None = Field(None, description="The name of the cards the programme creates")
-    points_per_unit: Points = Field(description="Points earned per unit of the list's currency (exact decimal)")
+    points_per_unit: Rate
     earning_statuses: list[str] = Field(
         default_factory=lambda: ["completed"],
         description="The order statuses at which an order earns (never cancelled or rejected: they reverse)",
+        json_schema_extra={"items": {"enum": list(EARNABLE_STATUSES)}, "uniqueItems": True},
     )
     rounding: RoundingIn = Field(default_factory=RoundingIn)
     count_charges: StrictBool = Field(False, description="Whether charges (delivery fees...) earn points")

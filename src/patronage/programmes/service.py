@@ -7,7 +7,6 @@ ref, ``~~~x`` the ref ``~x``); any other segment is the ref itself.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -194,58 +193,6 @@ async def lifetime_points(session: AsyncSession, card_ids: Iterable[str]) -> dic
     )
     found = {card_id: int(total or 0) for card_id, total in rows}
     return {card_id: found.get(card_id, 0) for card_id in ids}
-
-
-@dataclass(frozen=True)
-class CardRef:
-    id: str
-    customer_list_id: str
-    ref: str | None
-
-
-def render_extension(
-    programme: LoyaltyProgramme, lifetime_micro: int, next_expiry: tuple[int, Any] | None, timezone: str
-) -> dict[str, Any]:
-    return {
-        "lifetime_points": points(lifetime_micro),
-        "tier": tier_of(programme, lifetime_micro),
-        "next_expiry": (
-            {"amount": points(next_expiry[0]), "date": render_time(next_expiry[1], timezone)}
-            if next_expiry is not None
-            else None
-        ),
-    }
-
-
-async def card_extensions(session: AsyncSession, timezone: str, cards: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """What each card of a programme shows beyond HubRise's fields (``lifetime_points``, ``tier``,
-    ``next_expiry``), by card id; a card of no programme shows nothing more."""
-    from patronage.programmes import expiry
-
-    cards = [CardRef(card.id, card.customer_list_id, card.ref) for card in cards]
-    if not cards:
-        return {}
-    list_ids = {card.customer_list_id for card in cards}
-    programmes = {
-        (programme.customer_list_id, programme.ref): programme
-        for programme in await session.scalars(
-            select(LoyaltyProgramme).where(LoyaltyProgramme.customer_list_id.in_(list_ids))
-        )
-    }
-    governed = {
-        card.id: programmes[(card.customer_list_id, card.ref)]
-        for card in cards
-        if (card.customer_list_id, card.ref) in programmes
-    }
-    if not governed:
-        return {}
-    lifetimes = await lifetime_points(session, governed)
-    expiring = [card_id for card_id, programme in governed.items() if programme.expiry_days is not None]
-    next_expiries = await expiry.next_expiries(session, {card_id: governed[card_id] for card_id in expiring})
-    return {
-        card_id: render_extension(programme, lifetimes[card_id], next_expiries.get(card_id), timezone)
-        for card_id, programme in governed.items()
-    }
 
 
 def expires_at(programme: LoyaltyProgramme, earned_at: Any) -> Any:

@@ -12,8 +12,9 @@ from patronage.auth.principal import Principal
 from patronage.customer_lists import access
 from patronage.customer_lists.models import CustomerList
 from patronage.events import service as events
-from patronage.loyalty import service as loyalty
+from patronage.loyalty import cards as loyalty
 from patronage.loyalty.models import LoyaltyCard
+from patronage.programmes import card_fields
 from patronage.programmes import service as programmes
 from patronage.programmes.models import LoyaltyProgramme
 
@@ -51,7 +52,7 @@ async def after_credit(
     timezone = customer_list.owner_timezone
     now_state: dict[str, Any] = {
         **loyalty.render_card(card),
-        **(await programmes.card_extensions(session, timezone, [card])).get(card.id, {}),
+        **(await card_fields.card_extensions(session, timezone, [card])).get(card.id, {}),
     }
     previous_state = {
         **now_state,

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from patronage.bodies import BodyModel
 from patronage.custom_fields import CustomFields
+from patronage.formats import YEAR_PATTERN, in_year_range
 from patronage.validators import Str255
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -99,7 +100,9 @@ def _clock(value: Any) -> str:
     return value
 
 
-Clock = Annotated[str, PlainValidator(_clock), WithJsonSchema({"type": "string", "examples": ["06:00"]})]
+Clock = Annotated[
+    str, PlainValidator(_clock), WithJsonSchema({"type": "string", "pattern": _HHMM.pattern, "examples": ["06:00"]})
+]
 
 _MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 
@@ -108,7 +111,7 @@ def _moment(value: Any) -> datetime:
     """ISO 8601; naive when sent without an offset (then read in the location's time zone)."""
     try:
         if isinstance(value, str) and _MOMENT.match(value):
-            return datetime.fromisoformat(value)
+            return in_year_range(datetime.fromisoformat(value))
     except ValueError:
         pass
     raise PydanticCustomError("invalid", "must be an ISO 8601 time such as 2025-06-04T19:30:00+02:00")
@@ -117,7 +120,9 @@ def _moment(value: Any) -> datetime:
 Moment = Annotated[
     datetime,
     PlainValidator(_moment),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2025-06-04T19:30:00+02:00"]}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN, "examples": ["2025-06-04T19:30:00+02:00"]}
+    ),
 ]
 
 
@@ -132,7 +137,11 @@ class OpeningHours(BaseModel):
     """Days may be left out (closed); ``to`` must follow ``from`` (times before the cutoff belong to the
     evening before) and slots of a day may not overlap: checked with the cutoff by the service."""
 
-    model_config = ConfigDict(extra="forbid")
+    # At least one slot in the week (_some_slot), as the document says it: not every day absent, null or empty.
+    # ("not" rather than an anyOf of the days: client generators read an anyOf as a union of types.)
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"not": {"properties": {day: {"maxItems": 0} for day in DAYS}}}
+    )
 
     monday: list[TimeSlot] | None = None
     tuesday: list[TimeSlot] | None = None
@@ -143,12 +152,42 @@ class OpeningHours(BaseModel):
     sunday: list[TimeSlot] | None = None
 
 
+# The fields of each template (OrderAcceptance._template); the first ones are required.
+TEMPLATES = {
+    "online": (("mode",), ()),
+    "busy": (("mode", "extra_preparation_time"), ("resume_at",)),
+    "paused": (("mode",), ("resume_at", "reason")),
+}
+
+
+def _templates_schema(schema: dict[str, Any]) -> None:
+    """The document shows the three templates, one object each (a client generator makes three classes)."""
+    fields = schema.pop("properties")
+    schema.pop("required", None)
+    schema.pop("additionalProperties", None)
+    schema["oneOf"] = [
+        {
+            "type": "object",
+            "title": f"OrderAcceptance{mode.capitalize()}",
+            "properties": {
+                "mode": {"const": mode},
+                **{name: fields[name] for name in required[1:] + optional},
+            },
+            "required": list(required),
+            "additionalProperties": False,
+        }
+        for mode, (required, optional) in TEMPLATES.items()
+    ]
+    # Required in busy: never null there.
+    schema["oneOf"][1]["properties"]["extra_preparation_time"] = {"type": "integer", "minimum": 0, "maximum": 1440}
+
+
 class OrderAcceptance(BaseModel):
     """One of HubRise's three templates: ``online`` alone; ``busy`` with ``extra_preparation_time`` (required)
     and ``resume_at``; ``paused`` with ``resume_at`` and ``reason``. One model, so that errors name the field
     (``order_acceptance.resume_at``) rather than the template."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_templates_schema)
 
     mode: Literal["online", "busy", "paused"]
     resume_at: Moment | None = None
@@ -157,8 +196,8 @@ class OrderAcceptance(BaseModel):
 
     @model_validator(mode="after")
     def _template(self) -> "OrderAcceptance":
-        allowed = {"online": {"mode"}, "busy": {"mode", "resume_at", "extra_preparation_time"}}
-        extra = self.model_fields_set - allowed.get(self.mode, {"mode", "resume_at", "reason"})
+        required, optional = TEMPLATES[self.mode]
+        extra = self.model_fields_set - {*required, *optional}
         if extra:
             raise PydanticCustomError("invalid", f"{', '.join(sorted(extra))}: not part of mode {self.mode!r}")
         if self.mode == "busy" and self.extra_preparation_time is None:

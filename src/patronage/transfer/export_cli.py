@@ -26,7 +26,7 @@ EXTENSIONS = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
 
 def format_of(given: str | None, output: Path | None) -> str:
-    from patronage.cli import CommandError
+    from patronage.cli_support import CommandError
 
     if given is not None:
         name = given.strip().lower()
@@ -42,7 +42,6 @@ def run(kind: str, fmt: str | None, output: Path | None, batch_size: int, **wher
     """Checks the arguments, streams the export, and prints a summary (with ``--output`` only: stdout is the data
     otherwise). A bad argument is a message on stderr and exit 1; a reader that goes away (``| head``) ends the
     export quietly, with the exit status of a process killed by SIGPIPE (141), as ``cat`` would."""
-    import asyncio
     import os
     import socket
     import sys
@@ -51,29 +50,29 @@ def run(kind: str, fmt: str | None, output: Path | None, batch_size: int, **wher
     from sqlalchemy.exc import DBAPIError
 
     from patronage import migrate
-    from patronage.cli import CommandError, _fail, _print, _safe_url, _settings
-    from patronage.db import Database
+    from patronage.cli_support import (
+        CommandError,
+        database_failure,
+        fail,
+        print_json,
+        safe_url,
+        settings_or_fail,
+        with_database,
+    )
     from patronage.transfer import exporter
     from patronage.transfer.output import Output
 
     try:
         request = exporter.Request(kind=kind, format=format_of(fmt, output), batch_size=batch_size, **where)
     except CommandError as exc:
-        _fail(str(exc))
-    settings = _settings()
+        fail(str(exc))
+    settings = settings_or_fail()
     sink = Output(output)
     started = time.perf_counter()
 
-    async def main() -> exporter.Summary:
-        db = Database(settings)
-        try:
-            return await exporter.export(db, request, sink, sink.open)  # type: ignore[arg-type]
-        finally:
-            await db.dispose()
-
     try:
         migrate.upgrade(settings.database_url)
-        summary = asyncio.run(main())
+        summary = with_database(settings, lambda db: exporter.export(db, request, sink, sink.open))
         sink.commit()
     except BrokenPipeError:
         sink.discard()
@@ -82,22 +81,21 @@ def run(kind: str, fmt: str | None, output: Path | None, batch_size: int, **wher
         raise typer.Exit(141) from None
     except exporter.ExportError as exc:
         sink.discard()
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
         if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
             sink.discard()
-            _fail(f"database {_safe_url(settings.database_url)}: {exc}")
+            fail(f"database {safe_url(settings.database_url)}: {exc}")
         sink.discard()
-        _fail(f"{exc.filename or output}: {exc.strerror or exc}")
+        fail(f"{exc.filename or output}: {exc.strerror or exc}")
     except DBAPIError as exc:
         sink.discard()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        _fail(f"database {_safe_url(settings.database_url)}: {reason}")
+        database_failure(settings, exc)
     except BaseException:
         sink.discard()
         raise
     if output is not None:
-        _print(
+        print_json(
             {
                 "exported": kind,
                 "format": request.format,
@@ -159,10 +157,10 @@ def register(group: typer.Typer) -> None:
         batch_size: BatchOption = 5_000,
     ) -> None:
         """Orders, oldest first, as GET .../orders/:id renders them (CSV: nested parts as JSON text)."""
-        from patronage.cli import _fail
+        from patronage.cli_support import fail
 
         if sum(value is not None for value in (customer_list, location, account)) != 1:
-            _fail("give exactly one of --customer-list, --location and --account")
+            fail("give exactly one of --customer-list, --location and --account")
         run(
             "orders",
             fmt,

@@ -7,7 +7,7 @@ What lands where (README, API notes, "Importing from HubRise"):
 - the token's private refs become the private refs of the local client ``--client`` (so that client, switched
   over, finds the customers by the refs it stored);
 - the source's ids are kept where they fit (at most 16 lowercase letters and digits) and are free locally;
-- operations go through ``loyalty.service.apply_operation`` in ledger order, oldest first, with their original
+- operations go through ``loyalty.cards.apply_operation`` in ledger order, oldest first, with their original
   ``created_at``, ``reason`` and, where that order exists locally, ``order_id``.
 
 Every source resource written locally is recorded in ``hubrise_mapping`` (per source: base URL + the account and
@@ -25,183 +25,34 @@ balance unchanged and is caught there).
 """
 
 import asyncio
-import hashlib
-import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patronage import formats
 from patronage.auth.models import Client
 from patronage.customer_lists.models import CustomerList
 from patronage.customers import erasure
 from patronage.customers.models import Customer, CustomerPrivateRef
 from patronage.db import Database, utcnow
-from patronage.formats import currency_exponent
 from patronage.ids import new_id
-from patronage.loyalty import service as loyalty
-from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.orders import service as orders_service
-from patronage.orders.models import Order
 from patronage.tenancy.models import Account, Location
 from patronage.transfer.hubrise_client import RETRIES, SourceApi, SourceError, Stopped
+from patronage.transfer.hubrise_follow import Following
+from patronage.transfer.hubrise_ledgers import LedgerSync
 from patronage.transfer.hubrise_models import HubriseMapping, HubriseSource
-
-LOCAL_ID = re.compile(r"[a-z0-9]{1,16}")
-OPERATION_BATCH = 500  # operations of one card applied per transaction
-EVENTS = {"customer": ["create", "update"]}
-MAX_REPORTED = 20  # mismatches listed in the summary (all are counted)
-
-TEXT_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "company_name",
-    "phone",
-    "phone_access_code",
-    "address_1",
-    "address_2",
-    "postal_code",
-    "city",
-    "state",
-    "delivery_notes",
-)
+from patronage.transfer.hubrise_records import ImportError_, Options, SourceList, Summary
+from patronage.transfer.hubrise_values import LOCAL_ID, TEXT_FIELDS, customer_values, normal_url, parse_time, source_key
 
 
-class ImportError_(Exception):
-    """A problem of the operator's arguments or of the local data: a message on stderr, exit 1."""
+class Importer(LedgerSync, Following):
+    """One run: the set-up, the mapping of source ids, lists and customers here; cards and operations in
+    hubrise_ledgers, following in hubrise_follow."""
 
-
-@dataclass
-class Options:
-    base_url: str
-    token: str
-    account_id: str
-    client_id: str | None = None
-    locations: dict[str, str] = field(default_factory=dict)  # source location id -> local location id
-    follow: bool = False
-    interval: float = 10.0
-    deep_checks: int = 20
-    full: bool = False  # re-read every card's newest operations, even of cards in step
-    page_size: int = 100
-
-
-@dataclass
-class Counter:
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "skipped": self.skipped}
-
-
-@dataclass
-class Summary:
-    lists: Counter = field(default_factory=Counter)
-    customers: Counter = field(default_factory=Counter)
-    cards: Counter = field(default_factory=Counter)
-    operations: Counter = field(default_factory=Counter)
-    private_refs: int = 0
-    private_refs_ignored: int = 0  # refs the source showed while no --client was given
-    operation_orders_dropped: int = 0  # order ids the source gave that no local order has: imported as null
-    new_balance_mismatches: list[dict[str, str]] = field(default_factory=list)
-    new_balance_mismatch_count: int = 0
-    balance_mismatches: list[dict[str, str]] = field(default_factory=list)
-    balance_mismatch_count: int = 0
-    card_conflicts: list[dict[str, str]] = field(default_factory=list)
-    events_applied: int = 0
-    cycles: int = 0
-
-    def mismatch(self, entry: dict[str, str]) -> None:
-        self.new_balance_mismatch_count += 1
-        if len(self.new_balance_mismatches) < MAX_REPORTED:
-            self.new_balance_mismatches.append(entry)
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """An API time (ISO 8601 with offset) as stored: naive UTC."""
-    return formats.parse_time(text, "UTC") if text else None
-
-
-def parse_points(text: Any) -> Decimal:
-    return Decimal(str(text))
-
-
-def micro(text: Any) -> int:
-    return int(parse_points(text).scaleb(6))
-
-
-def money_minor(text: Any, currency: str) -> int:
-    """``"28.40 GBP"`` in the list's currency -> 2840; another currency (or nothing) counts as 0."""
-    if not isinstance(text, str) or " " not in text:
-        return 0
-    amount, code = text.rsplit(" ", 1)
-    if code != currency:
-        return 0
-    try:
-        return int(Decimal(amount).scaleb(currency_exponent(currency)))
-    except (InvalidOperation, ValueError):
-        return 0
-
-
-def source_key(base_url: str, account_id: str, location_id: str | None) -> str:
-    """A source's key: its base URL and what its token reaches (never the token)."""
-    text = "\n".join((normal_url(base_url), account_id, location_id or ""))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def normal_url(base_url: str) -> str:
-    root = base_url.strip().rstrip("/")
-    return root[:-3] if root.endswith("/v1") else root
-
-
-def customer_values(data: dict[str, Any], currency: str) -> dict[str, Any]:
-    """The customer's columns from its API rendering."""
-    values: dict[str, Any] = {name: data.get(name) for name in TEXT_FIELDS}
-    email = data.get("email")
-    values["email_search"] = email.lower() if email else None
-    birth = data.get("birth_date")
-    values["birth_date"] = date.fromisoformat(birth) if birth else None
-    country = data.get("country")
-    values["country"] = country.upper() if country else None
-    for name in ("latitude", "longitude"):
-        value = data.get(name)
-        values[name] = None if value is None else str(value)
-    values["sms_marketing"] = bool(data.get("sms_marketing"))
-    values["email_marketing"] = bool(data.get("email_marketing"))
-    values["custom_fields"] = data.get("custom_fields") or {}
-    values["anonymised"] = bool(data.get("anonymised"))
-    # Order statistics as the source computed them (its orders are not imported): the client switched over
-    # sees the same figures. A local order recomputes them from the local orders (statistics.py).
-    values["nb_orders"] = int(data.get("nb_orders") or 0)
-    values["order_total_minor"] = money_minor(data.get("order_total"), currency)
-    values["first_order_at"] = parse_time(data.get("first_order_date"))
-    values["last_order_at"] = parse_time(data.get("last_order_date"))
-    return values
-
-
-def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-@dataclass
-class SourceList:
-    id: str
-    name: str
-    location_id: str | None  # the source location of a location-level list
-    created_at: datetime | None
-
-
-class Importer:
     def __init__(self, db: Database, options: Options, log: Callable[[str], None]):
         self.db = db
         self.options = options
@@ -223,13 +74,6 @@ class Importer:
         self.imported = False  # the first pass over every list is done
         self.left_out: set[str] = set()  # source lists that appeared while following and cannot be mirrored
         self.ties: dict[str, tuple[datetime | None, int]] = {}  # per source list: the walk's last second, rank
-
-    def start_card_walk(self) -> None:
-        """Cards carry no ``created_at`` in the API, and the index lists them newest first: along a walk, the
-        cards created get decreasing times from a base, so the local index keeps the source's order. The first
-        import's base is the source's first run (the same on a resumed run); later walks start from now."""
-        self.card_base = self.started if not self.imported else utcnow()
-        self.card_clock = 0
 
     def progress(self, message: str) -> None:
         """Walk progress: during the import; a follow cycle reports what it changed instead."""
@@ -358,18 +202,6 @@ class Importer:
             raise ImportError_(
                 f"source list {item.id} ({item.name!r}): the local account already has a list of that name"
             )
-
-    async def subscribe(self) -> None:
-        """The passive callback ``--follow`` reads, saved before the import so that nothing is missed."""
-        current = await self.api.get("/callback") or {}
-        if current.get("url"):
-            raise SourceError(
-                "this token's connection has an active callback on the source: use a token of its own for the import"
-            )
-        events = {resource: list(types) for resource, types in (current.get("events") or {}).items()}
-        for resource, types in EVENTS.items():
-            events[resource] = sorted(set(events.get(resource, [])) | set(types))
-        await self.api.send("POST", "/callback", {"url": None, "events": events})
 
     # --- mapping ------------------------------------------------------------------------------------
 
@@ -559,213 +391,6 @@ class Importer:
         async with self.db.session(write=True) as session:
             return (await self.upsert_customers(session, source_list, local_list, [data])).get(customer_id)
 
-    # --- cards --------------------------------------------------------------------------------------
-
-    async def sync_cards_of_list(self, source_list: str, local_list: str) -> None:
-        self.start_card_walk()
-        seen = 0
-        async for page in self.api.pages(f"/customer_lists/{source_list}/loyalty_cards"):
-            await self.sync_cards(source_list, local_list, page)
-            seen += len(page)
-            self.progress(f"list {source_list}: {seen} loyalty cards read")
-            self.check_stop()
-
-    async def sync_cards(self, source_list: str, local_list: str, cards: list[dict[str, Any]]) -> None:
-        """Creates the cards not known yet, renames those whose name or ref moved, then brings each card's
-        operations in step where it may lag: a new card, one whose balance differs, one not finished."""
-        to_sync: list[tuple[dict[str, Any], str]] = []
-        missing_customers: set[str] = set()
-        async with self.db.session(write=False) as session:
-            known = await self.mapped(session, "card", [card["id"] for card in cards])
-            customers = await self.mapped(session, "customer", list({card["customer_id"] for card in cards}))
-            missing_customers = {card["customer_id"] for card in cards if card["customer_id"] not in customers}
-        local_customers = {source: row.local_id for source, row in customers.items()}
-        for customer_id in missing_customers:
-            local_id = await self.fetch_customer(source_list, local_list, customer_id)
-            if local_id is not None:
-                local_customers[customer_id] = local_id
-        async with self.db.session(write=True) as session:
-            for data in cards:
-                self.card_clock += 1
-                mapping = known.get(data["id"])
-                if mapping is None:
-                    card = await self.create_card(session, data, local_list, local_customers.get(data["customer_id"]))
-                    if card is None:
-                        continue
-                    to_sync.append((data, card.id))
-                    continue
-                card = await session.get(LoyaltyCard, mapping.local_id)
-                if card is None:
-                    self.summary.cards.skipped += 1
-                    continue
-                if (card.name, card.ref) != (data.get("name"), data.get("ref")):
-                    if await self.ref_taken(session, card.customer_id, data.get("ref"), card.id):
-                        self.conflict(data, "ref already used by another local card of the customer")
-                    else:
-                        card.name, card.ref = data.get("name"), data.get("ref")
-                        self.summary.cards.updated += 1
-                in_step = mapping.done and mapping.state is not None and micro(mapping.state) == micro(data["balance"])
-                if in_step and (card.name, card.ref) == (data.get("name"), data.get("ref")):
-                    self.summary.cards.skipped += 1
-                if self.options.full or not in_step:
-                    to_sync.append((data, card.id))
-        for data, local_card in to_sync:
-            await self.sync_operations(source_list, data["id"], local_card, data["balance"])
-            self.check_stop()
-
-    async def ref_taken(self, session: AsyncSession, customer_id: str, ref: str | None, exclude: str | None) -> bool:
-        clash = select(LoyaltyCard.id).where(
-            LoyaltyCard.customer_id == customer_id, LoyaltyCard.ref.is_(None) if ref is None else LoyaltyCard.ref == ref
-        )
-        if exclude is not None:
-            clash = clash.where(LoyaltyCard.id != exclude)
-        return await session.scalar(clash.limit(1)) is not None
-
-    def conflict(self, data: dict[str, Any], why: str) -> None:
-        self.summary.cards.skipped += 1
-        if len(self.summary.card_conflicts) < MAX_REPORTED:
-            self.summary.card_conflicts.append({"loyalty_card_id": data["id"], "problem": why})
-
-    async def create_card(
-        self, session: AsyncSession, data: dict[str, Any], local_list: str, local_customer: str | None
-    ) -> LoyaltyCard | None:
-        if local_customer is None:
-            self.conflict(data, "its customer is gone from the source")
-            return None
-        if await self.ref_taken(session, local_customer, data.get("ref"), None):
-            self.conflict(data, "the local customer already has a card with this ref")
-            return None
-        local_id = await self.free_id(session, LoyaltyCard, data["id"])
-        # Newest first on the source: earlier in the walk is newer, so created_at decreases along it.
-        created_at = self.card_base - timedelta(microseconds=self.card_clock)
-        card = LoyaltyCard(
-            id=local_id,
-            account_id=self.options.account_id,
-            customer_list_id=local_list,
-            customer_id=local_customer,
-            name=data.get("name"),
-            ref=data.get("ref"),
-            balance_micro=0,
-            operation_count=0,
-            created_at=created_at,
-        )
-        session.add(card)
-        await session.flush()
-        self.remember(session, "card", data["id"], local_id, data["customer_id"])
-        self.summary.cards.created += 1
-        return card
-
-    # --- operations ---------------------------------------------------------------------------------
-
-    async def newest_known(self, source_list: str, source_card: str) -> bool:
-        """Whether the card's newest operation on the source is imported (one request)."""
-        path = f"/customer_lists/{source_list}/loyalty_cards/{source_card}/operations"
-        async for page in self.api.pages(path, count=1):
-            if not page:
-                return True
-            async with self.db.session(write=False) as session:
-                return bool(await self.mapped(session, "operation", [page[0]["id"]]))
-        return True
-
-    async def sync_operations(self, source_list: str, source_card: str, local_card: str, balance: Any) -> None:
-        """Reads the card's operations newest first until one already imported, then applies the others oldest
-        first, in batches (each batch commits with its mappings). The source's balance is its newest
-        operation's ``new_balance`` as read now (``balance``, the card's as listed, when it has none): the
-        card is marked in step at that balance, and a local balance that differs is reported."""
-        path = f"/customer_lists/{source_list}/loyalty_cards/{source_card}/operations"
-        missing: list[dict[str, Any]] = []
-        observed = balance
-        async for page in self.api.pages(path):
-            if page and not missing and observed is balance and page[0].get("new_balance") is not None:
-                observed = page[0]["new_balance"]
-            async with self.db.session(write=False) as session:
-                known = await self.mapped(session, "operation", [operation["id"] for operation in page])
-            reached = False
-            for operation in page:
-                if operation["id"] in known:
-                    self.summary.operations.skipped += 1
-                    reached = True
-                    break
-                missing.append(operation)
-            if reached:
-                break
-        missing.reverse()
-        batches = list(chunks(missing, OPERATION_BATCH)) or [[]]
-        for number, batch in enumerate(batches, 1):
-            async with self.db.session(write=True) as session:
-                card = await session.get(LoyaltyCard, local_card)
-                if card is None:
-                    return
-                for data in batch:
-                    await self.apply(session, card, data, source_card)
-                if number == len(batches):
-                    await self.mark_done(session, source_card, observed)
-                    if observed is not None and micro(observed) != card.balance_micro:
-                        self.balance_mismatch(card, observed)
-            self.check_stop()
-
-    def balance_mismatch(self, card: LoyaltyCard, observed: Any) -> None:
-        """A card whose local balance is not the source's once in step: a local operation since a switch-over,
-        or a source operation that disagrees with its own chain."""
-        self.summary.balance_mismatch_count += 1
-        if len(self.summary.balance_mismatches) < MAX_REPORTED:
-            self.summary.balance_mismatches.append(
-                {
-                    "loyalty_card_id": card.id,
-                    "source_balance": str(observed),
-                    "balance": loyalty.points(card.balance_micro),
-                }
-            )
-
-    async def mark_done(self, session: AsyncSession, source_card: str, balance: Any) -> None:
-        await session.execute(
-            update(HubriseMapping)
-            .where(
-                HubriseMapping.source_key == self.key,
-                HubriseMapping.kind == "card",
-                HubriseMapping.source_id == source_card,
-            )
-            .values(done=True, **({} if balance is None else {"state": str(balance)}))
-        )
-
-    async def apply(self, session: AsyncSession, card: LoyaltyCard, data: dict[str, Any], source_card: str) -> None:
-        order_id = order_location = None
-        if data.get("order_id"):
-            found = (
-                await session.execute(
-                    select(Order.id, Order.location_id).where(
-                        Order.id == data["order_id"], Order.account_id == self.options.account_id
-                    )
-                )
-            ).first()
-            if found is None:
-                self.summary.operation_orders_dropped += 1
-            else:
-                order_id, order_location = found
-        local_id = await self.free_id(session, LoyaltyOperation, data["id"])
-        operation = await loyalty.apply_operation(
-            session,
-            card,
-            parse_points(data["delta"]),
-            data.get("reason"),
-            order_id=order_id,
-            order_location_id=order_location,
-            created_at=parse_time(data.get("created_at")),
-            operation_id=local_id,  # the source's id where it is free: a client switched over keeps using it
-        )
-        self.remember(session, "operation", data["id"], local_id, source_card)
-        self.summary.operations.created += 1
-        source_balance = data.get("new_balance")
-        if source_balance is not None and micro(source_balance) != operation.new_balance_micro:
-            self.summary.mismatch(
-                {
-                    "loyalty_card_id": card.id,
-                    "operation_id": local_id,
-                    "source_new_balance": str(source_balance),
-                    "new_balance": loyalty.points(operation.new_balance_micro),
-                }
-            )
-
     # --- the whole run ------------------------------------------------------------------------------
 
     async def run_import(self, source_lists: list[SourceList]) -> None:
@@ -776,131 +401,6 @@ class Importer:
             source = await session.get(HubriseSource, self.key)
             source.completed_at = utcnow()
         self.imported = True
-
-    async def follow(self) -> None:
-        """Until stopped: events, then what fires none (lists, cards, newest operations), then a pause."""
-        while not self.stop_requested:
-            self.summary.cycles += 1
-            try:
-                await self.cycle()
-            except SourceError as exc:
-                if exc.fatal:
-                    raise
-                self.log(f"cycle {self.summary.cycles}: {exc}; trying again next cycle")
-            await self.api._sleep(self.options.interval)
-
-    async def cycle(self) -> None:
-        """One follow step: events, new lists, every list's cards, a few cards' newest operations."""
-        before = self.changes()
-        await self.apply_events()
-        self.check_stop()
-        source_lists = await self.discover_lists()
-        for item in source_lists:
-            self.check_stop()
-            if item.id in self.lists:
-                await self.sync_cards_of_list(item.id, self.lists[item.id])
-            elif await self.can_add(item):
-                await self.import_list(item)
-        await self.deep_check()
-        if (after := self.changes()) != before:
-            moved = ", ".join(f"{name} +{after[name] - before[name]}" for name in after if after[name] != before[name])
-            self.log(f"cycle {self.summary.cycles}: {moved}")
-
-    async def can_add(self, item: SourceList) -> bool:
-        """Whether a list that appeared on the source while following can be imported (else said once)."""
-        problem = None
-        if item.location_id and item.location_id not in self.options.locations:
-            problem = f"its source location {item.location_id} has no --location"
-        else:
-            async with self.db.session(write=False) as session:
-                try:
-                    await self._check_name(session, item)
-                except ImportError_ as exc:
-                    problem = str(exc)
-        if problem and item.id not in self.left_out:
-            self.left_out.add(item.id)
-            self.log(f"list {item.id} ({item.name}) not mirrored: {problem}")
-        return problem is None
-
-    def changes(self) -> dict[str, int]:
-        summary = self.summary
-        return {
-            "events": summary.events_applied,
-            "lists": summary.lists.created,
-            "customers created": summary.customers.created,
-            "customers updated": summary.customers.updated,
-            "cards created": summary.cards.created,
-            "cards updated": summary.cards.updated,
-            "operations": summary.operations.created,
-        }
-
-    async def apply_events(self) -> None:
-        async for page in self.api.pages("/callback/events"):
-            for listed in page:
-                self.check_stop()
-                event = await self.api.get(f"/callback/events/{listed['id']}")
-                if event is not None:
-                    await self.apply_event(event)
-                await self.api.send("DELETE", f"/callback/events/{listed['id']}")
-                self.summary.events_applied += 1
-
-    async def apply_event(self, event: dict[str, Any]) -> None:
-        if event.get("resource_type") != "customer":
-            return
-        source_list = event.get("customer_list_id")
-        state = event.get("new_state")
-        if not source_list or not state:
-            return
-        if source_list not in self.lists:
-            listed = await self.api.get(f"/customer_lists/{source_list}")
-            if listed is None:
-                return
-            location = listed.get("location_id", self.source_location_id)
-            item = SourceList(listed["id"], listed["name"], location, parse_time(listed.get("created_at")))
-            if await self.can_add(item):
-                await self.import_list(item)
-            return
-        local_list = self.lists[source_list]
-        async with self.db.session(write=True) as session:
-            await self.upsert_customers(session, source_list, local_list, [state])
-        # A card change the source reports with the customer: its cards, read now.
-        if state.get("loyalty_cards"):
-            cards = await self.api.all(f"/customer_lists/{source_list}/loyalty_cards", {"customer_id": state["id"]})
-            self.start_card_walk()
-            await self.sync_cards(source_list, local_list, cards)
-
-    async def deep_check(self) -> None:
-        """The newest operation of the next ``deep_checks`` cards, round robin over every imported card."""
-        if self.options.deep_checks <= 0:
-            return
-        async with self.db.session(write=False) as session:
-            rows = (
-                await session.execute(
-                    select(HubriseMapping.source_id, HubriseMapping.local_id, HubriseMapping.parent_id)
-                    .where(HubriseMapping.source_key == self.key, HubriseMapping.kind == "card")
-                    .order_by(HubriseMapping.source_id)
-                    .offset(self.deep_cursor)
-                    .limit(self.options.deep_checks)
-                )
-            ).all()
-            lists = dict(
-                (
-                    await session.execute(
-                        select(LoyaltyCard.id, LoyaltyCard.customer_list_id).where(
-                            LoyaltyCard.id.in_([row.local_id for row in rows])
-                        )
-                    )
-                ).all()
-            )
-        self.deep_cursor = 0 if len(rows) < self.options.deep_checks else self.deep_cursor + len(rows)
-        back = {local: source for source, local in self.lists.items()}
-        for source_card, local_card, _customer in rows:
-            self.check_stop()
-            source_list = back.get(lists.get(local_card, ""))
-            if source_list is None:
-                continue
-            if not await self.newest_known(source_list, source_card):
-                await self.sync_operations(source_list, source_card, local_card, None)  # the balance is unchanged
 
     def report(self, seconds: float, complete: bool) -> dict[str, Any]:
         summary = self.summary

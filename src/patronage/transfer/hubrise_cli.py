@@ -52,13 +52,9 @@ def register(group: typer.Typer) -> None:
     ) -> None:
         """Import customer lists, customers (with the token's private refs), loyalty cards and their whole
         operation history from a HubRise-compatible API; resumable; one JSON summary on stdout."""
-        import asyncio
         import json
 
-        from sqlalchemy.exc import DBAPIError
-
-        from patronage import cli, migrate
-        from patronage.db import Database
+        from patronage import cli_support, migrate
         from patronage.errors import ValidationFailed
         from patronage.transfer import hubrise
 
@@ -74,30 +70,22 @@ def register(group: typer.Typer) -> None:
             full=full,
             page_size=page_size,
         )
-        settings = cli._settings()
+        settings = cli_support.settings_or_fail()
 
         def log(message: str) -> None:
             typer.echo(f"hubrise: {message}", err=True)
 
-        async def main():
-            db = Database(settings)
-            try:
-                return await hubrise.run(db, options, log)
-            finally:
-                await db.dispose()
-
         try:
             migrate.upgrade(settings.database_url)
-            summary, stopped = asyncio.run(main())
+            summary, stopped = cli_support.with_database(settings, lambda db: hubrise.run(db, options, log))
         except (hubrise.ImportError_, hubrise.SourceError) as exc:
-            cli._fail(str(exc))
+            cli_support.fail(str(exc))
             return
         except ValidationFailed as exc:  # a source value the local rules refuse (a balance beyond the limit...)
-            cli._fail("; ".join(f"{e['field']} {e['message']}" for e in exc.errors or []) or exc.message)
+            cli_support.fail("; ".join(f"{e['field']} {e['message']}" for e in exc.errors or []) or exc.message)
             return
-        except (DBAPIError, ConnectionError, TimeoutError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            cli._fail(f"database {cli._safe_url(settings.database_url)}: {reason}")
+        except cli_support.DATABASE_ERRORS as exc:
+            cli_support.database_failure(settings, exc)
             return
         typer.echo(json.dumps(summary))
         if stopped and not follow:

@@ -34,86 +34,83 @@ def customers(
     Rows are matched to customers by --key: a new key creates a customer, a known one updates it. Bad rows go
     to the rejects file with their line numbers and reasons; the others are imported, in whole batches (an
     interrupted import can be run again: it finishes what is missing and changes nothing else)."""
-    import asyncio
     import signal
     import sys
     import time
 
-    from patronage import cli, migrate
+    from patronage import cli_support, migrate
     from patronage.db import Database
     from patronage.transfer import customers_import as work
     from patronage.transfer.customer_rows import KEYS, HeaderError, check_header
 
     started = time.perf_counter()
     if key not in KEYS:
-        cli._fail(f"--key must be email or private_ref, not {key!r}")
+        cli_support.fail(f"--key must be email or private_ref, not {key!r}")
     if key == "private_ref" and client is None:
-        cli._fail("--key private_ref needs --client: private refs are each client's own")
+        cli_support.fail("--key private_ref needs --client: private refs are each client's own")
     fmt = (file_format or FORMATS.get(Path(file).suffix.lower())) if file != "-" else file_format
     if fmt is None:
-        cli._fail(
+        cli_support.fail(
             "give --format csv or --format ndjson (stdin has no extension)"
             if file == "-"
             else f"cannot tell the format of {file!r} from its extension: give --format csv or --format ndjson"
         )
     if fmt not in ("csv", "ndjson"):
-        cli._fail(f"--format must be csv or ndjson, not {fmt!r}")
-    settings = cli._settings()
+        cli_support.fail(f"--format must be csv or ndjson, not {fmt!r}")
+    settings = cli_support.settings_or_fail()
 
     try:
         stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115 - open for the whole run
     except OSError as exc:
-        cli._fail(f"cannot read {file}: {exc.strerror}")
+        cli_support.fail(f"cannot read {file}: {exc.strerror}")
     try:
         source = work.open_source(stream, fmt)
         if isinstance(source, work.CsvFile):
             check_header(source.header, key)
     except (ValueError, HeaderError) as exc:
-        cli._fail(f"{file}: {exc}")
+        cli_support.fail(f"{file}: {exc}")
 
     rejects_path = rejects or ("stdin.rejects.ndjson" if file == "-" else f"{file}.rejects.ndjson")
     interactive = sys.stderr.isatty()
 
-    async def main() -> work.Counts:
-        db = Database(settings)
+    async def main(db: Database) -> work.Counts:
+        target = await work.check_target(db, customer_list, key, client)
         try:
-            target = await work.check_target(db, customer_list, key, client)
-            try:
-                rejects_file = open(rejects_path, "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
-            except OSError as exc:
-                raise work.ImportArgumentError(f"cannot write {rejects_path}: {exc.strerror}") from None
-            with rejects_file, _progress(interactive, stream, file) as progress:
-                return await work.run(
-                    db,
-                    source,
-                    target,
-                    rejects_file,
-                    context={"settings": settings},
-                    batch_size=batch_size,
-                    progress=progress,
-                )
-        finally:
-            await db.dispose()
+            rejects_file = open(rejects_path, "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
+        except OSError as exc:
+            raise work.ImportArgumentError(f"cannot write {rejects_path}: {exc.strerror}") from None
+        with rejects_file, _progress(interactive, stream, file) as progress:
+            return await work.run(
+                db,
+                source,
+                target,
+                rejects_file,
+                context={"settings": settings},
+                batch_size=batch_size,
+                progress=progress,
+            )
 
     try:
         migrate.upgrade(settings.database_url)
-        counts = asyncio.run(main())
+        counts = cli_support.with_database(settings, main)
     except work.ImportArgumentError as exc:
-        cli._fail(str(exc))
+        cli_support.fail(str(exc))
     except KeyboardInterrupt:  # the batch under way was rolled back
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C doesn't cut the message short
         _stop("interrupted: the batches committed so far stay imported; run the same import again to finish it", 130)
     except Exception as exc:  # a database that cannot be reached or refuses a batch: one line, no traceback
         # (COPY goes through asyncpg itself: its errors are not wrapped in SQLAlchemy's.)
-        if not isinstance(exc, (*cli.DATABASE_ERRORS, OSError)) and not type(exc).__module__.startswith("asyncpg"):
+        if not isinstance(exc, (*cli_support.DATABASE_ERRORS, OSError)) and not type(exc).__module__.startswith(
+            "asyncpg"
+        ):
             raise
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = cli_support.database_reason(exc)
         _stop(
-            f"error: database {cli._safe_url(settings.database_url)}: {reason} "
+            f"error: database {cli_support.safe_url(settings.database_url)}: {reason} "
             "(the batches committed before stay imported; run the import again to finish it)",
             1,
         )
-    cli._print(work.summary(counts, started))
+    cli_support.print_json(work.summary(counts, started))
 
 
 def _stop(message: str, status: int) -> None:
