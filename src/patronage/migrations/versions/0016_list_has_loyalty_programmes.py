@@ -1,5 +1,5 @@
 """customer_list.has_loyalty_programmes: whether the list has a loyalty programme, read with the list so that a
-list without one pays no programme lookup
+list without one pays no programme lookup; an index on loyalty_programme.customer_list_id (a list's programmes)
 
 Revision ID: 0016
 Revises: 0015
@@ -31,8 +31,12 @@ def upgrade() -> None:
         .where(customer_list.c.id.in_(sa.select(programme.c.customer_list_id)))
         .values(has_loyalty_programmes=True)
     )
+    # A list's programmes (earning, a card's programme fields): the partial unique indexes on (list, ref) cannot
+    # serve a lookup without ref, which scanned the whole table.
+    op.create_index(op.f("ix_loyalty_programme_customer_list_id"), "loyalty_programme", ["customer_list_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_loyalty_programme_customer_list_id"), table_name="loyalty_programme")
     with op.batch_alter_table("customer_list") as batch:
         batch.drop_column("has_loyalty_programmes")
