@@ -8,10 +8,13 @@ Two lists of one location, the same number of customers in each; every order is 
 on the programme's list each one credits the customer's card (created by its first order) in its transaction.
 The two kinds are sent in alternating rounds (the machine's noise falls on both); each round sends --orders
 orders from --connections connections at once. The ratio is (time per order with) / (time per order without).
+Also reported: the CPU per order of the server's processes and of the database's PostgreSQL backends (from /proc,
+so the database must run on this machine), which a loaded machine disturbs far less than the time.
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -19,8 +22,11 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import common  # noqa: E402
 
 from live import live_server  # noqa: E402
 from patronage import migrate  # noqa: E402
@@ -64,7 +70,17 @@ async def customers(http: httpx.AsyncClient, list_id: str, count: int) -> list[s
     return [answer.json()["id"] for answer in made]
 
 
-async def one_round(http: httpx.AsyncClient, location_id: str, customer_ids: list[str], orders: int, connections: int):
+def server_root(base: str) -> int:
+    """The pid of the ``patronage serve`` that listens on ``base``'s port."""
+    needle = f"--port {base.rsplit(':', 1)[1]} ".encode()
+    [pid] = [pid for pid, (cmd, _) in common.processes().items() if b" serve " in cmd and needle in cmd + b" "]
+    return pid
+
+
+async def one_round(
+    http: httpx.AsyncClient, location_id: str, customer_ids: list[str], orders: int, connections: int, meter=None
+) -> tuple[float, float]:
+    """(seconds per order, CPU seconds per order of what each of ``meter``'s meters measures)."""
     path = f"/v1/locations/{location_id}/orders"
     queue = list(range(orders))
     statuses: set[int] = set()
@@ -75,14 +91,25 @@ async def one_round(http: httpx.AsyncClient, location_id: str, customer_ids: lis
             body = {"status": "completed", "customer_id": customer_ids[i % len(customer_ids)], "items": ITEMS}
             statuses.add((await http.post(path, json=body)).status_code)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
+    meters = meter() if meter else []
+    with contextlib.ExitStack() as stack:
+        for each in meters:
+            stack.enter_context(each)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
     assert statuses == {201}, statuses
-    return elapsed / orders
+    return elapsed / orders, [each.seconds / orders for each in meters]
 
 
 async def run(base: str, token: str, location_id: str, with_id: str, without_id: str, args) -> None:
+    database = make_url(args.database_url).database if args.database_url.startswith("postgresql") else None
+    root = server_root(base)
+
+    def meter() -> list[common.CpuMeter]:
+        """The server's processes; the database's backends (PostgreSQL)."""
+        return [common.CpuMeter([root], None), *([common.CpuMeter([], database)] if database else [])]
+
     limits = httpx.Limits(max_connections=args.connections)
     async with httpx.AsyncClient(base_url=base, headers={"X-Access-Token": token}, limits=limits, timeout=120) as http:
         answer = await http.put(f"/v1/customer_lists/{with_id}/loyalty_programmes/~", json={"points_per_unit": "1"})
@@ -95,13 +122,17 @@ async def run(base: str, token: str, location_id: str, with_id: str, without_id:
         for kind in ("with", "without"):
             await one_round(http, location_id, ids[kind], args.customers, args.connections)
         times: dict[str, list[float]] = {"with": [], "without": []}
+        cpus: dict[str, list[list[float]]] = {"with": [], "without": []}
         for round_number in range(args.rounds):
             for kind in ("without", "with") if round_number % 2 == 0 else ("with", "without"):
-                times[kind].append(await one_round(http, location_id, ids[kind], args.orders, args.connections))
+                elapsed, cpu = await one_round(http, location_id, ids[kind], args.orders, args.connections, meter)
+                times[kind].append(elapsed)
+                cpus[kind].append(cpu)
         card = (
             await http.get(f"/v1/customer_lists/{with_id}/loyalty_cards", params={"customer_id": ids["with"][0]})
         ).json()
     per = {kind: statistics.median(values) * 1000 for kind, values in times.items()}
+    cpu = {kind: statistics.median(sum(each) for each in values) * 1000 for kind, values in cpus.items()}
     print(f"{args.rounds} rounds of {args.orders} orders from {args.connections} connections, {args.workers} workers")
     for kind in ("without", "with"):
         runs = ", ".join(f"{value * 1000:.2f}" for value in times[kind])
@@ -111,6 +142,12 @@ async def run(base: str, token: str, location_id: str, with_id: str, without_id:
     print(
         f"ratio with/without: {per['with'] / per['without']:.3f}  (+{(per['with'] / per['without'] - 1) * 100:.1f} %)"
     )
+    for kind in ("without", "with"):
+        parts = [statistics.median(values) * 1000 for values in zip(*cpus[kind], strict=True)]
+        runs = ", ".join(f"{sum(values) * 1000:.2f}" for values in cpus[kind])
+        split = f" = server {parts[0]:.2f} + PostgreSQL backends {parts[1]:.2f}" if database else " (server)"
+        print(f"{kind:>7} a programme: {cpu[kind]:.2f} ms CPU/order{split} (medians; rounds {runs})")
+    print(f"CPU ratio with/without: {cpu['with'] / cpu['without']:.3f}")
     print(f"a card of the programme after the run: balance {card[0]['balance']}")
 
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, func, select
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, false, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from patronage.db import Base, utcnow
@@ -20,6 +20,10 @@ class CustomerList(Base):
     )
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Whether the list has a loyalty programme (a Patronage extension), kept by programmes.service's PUT and
+    # DELETE under the list's row lock: read with the list, it spares a list without programme every programme
+    # lookup (an order's earning, a card's programme fields, an operation's guard). Never false with a programme.
+    has_loyalty_programmes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # What every rendering of the list's content needs (times in its owner's zone, money in its currency):
     # loaded with the list, in the same statement, rather than by a second query per request.

@@ -5,9 +5,10 @@ services in ``loyalty.service``, orders, programmes, imports); it imports none o
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import Table, Text, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,7 +18,7 @@ from patronage.db import utcnow
 from patronage.errors import field_error
 from patronage.formats import render_time
 from patronage.ids import new_id
-from patronage.loyalty.ledger import operation_hash, sql_operation_hash
+from patronage.loyalty.ledger import KNOWN_PARTS, known_parts, operation_hash, sql_operation_hash
 from patronage.loyalty.models import SCALE, LoyaltyCard, LoyaltyOperation, points
 from patronage.validators import MAX_POINTS
 
@@ -123,6 +124,7 @@ async def apply_operation(
     created_at: datetime | None = None,
     operation_id: str | None = None,
     no_overdraft: bool = False,
+    companion: tuple[Table, dict[str, Any]] | None = None,
 ) -> LoyaltyOperation:
     """Adds ``delta`` to the card and writes the operation, in the caller's transaction.
 
@@ -130,6 +132,8 @@ async def apply_operation(
     the card, so each one's ``new_balance``, ``seq`` and hash follow the previous one's, in commit order.
     ``no_overdraft`` (a loyalty programme's guard): a negative delta that would take the balance below zero
     is a 422 on ``delta``, decided by the same UPDATE (no race lets two debits overdraw the card).
+    ``companion``: a row (table, values) written with the operation, only if the balance moved (a programme's
+    record of what an order has credited): in the same statement on PostgreSQL, the next one on SQLite.
     """
     delta_micro = int(delta.scaleb(6))
     # An imported operation keeps its original time, stored (and hashed) as naive UTC like every other.
@@ -150,9 +154,11 @@ async def apply_operation(
     )
     guard = no_overdraft and delta_micro < 0  # programmes: the balance may not go below zero
     if session.get_bind().dialect.name == "postgresql":
-        moved = await _move_in_one_statement(session, card, operation, guard)
+        moved = await _move_in_one_statement(session, card, operation, guard, companion)
     else:
         moved = await _move_then_insert(session, card, operation, guard)
+        if moved is not None and companion is not None:
+            await session.execute(insert(companion[0]).values(**companion[1]))
     if moved is None:
         if guard:  # a negative delta: only the guard can have refused it
             raise field_error("delta", OVERDRAFT)
@@ -165,7 +171,7 @@ async def apply_operation(
     return operation
 
 
-def _within_bounds(delta_micro: int, guard: bool = False) -> list[Any]:
+def _within_bounds(delta_micro: Any, guard: bool = False) -> list[Any]:
     """The balance stays within ±MAX_POINTS; with ``guard`` (a programme's no-overdraft rule), at or above 0."""
     limit = MAX_POINTS * SCALE
     bounds = [LoyaltyCard.balance_micro + delta_micro < limit, LoyaltyCard.balance_micro + delta_micro > -limit]
@@ -214,54 +220,87 @@ async def _move_then_insert(
 
 
 async def _move_in_one_statement(
-    session: AsyncSession, card: LoyaltyCard, operation: LoyaltyOperation, guard: bool = False
+    session: AsyncSession,
+    card: LoyaltyCard,
+    operation: LoyaltyOperation,
+    guard: bool = False,
+    companion: tuple[Table, dict[str, Any]] | None = None,
 ) -> Any:
     """PostgreSQL: the balance, the sequence, the hash and the operation row in one statement, so the card's
     row lock is held for that statement and the commit only (a hot card is not a queue behind Python work)."""
+    table, values = companion if companion is not None else (None, {})
+    stmt = _one_statement(guard, table, tuple(values))
+    # Every name prefixed: a parameter named as a column of the card would be added to the UPDATE's SET clause.
+    parameters = {
+        **{f"operation_{name}": value for name, value in _columns(operation).items()},
+        "moved_card_id": card.id,
+        **{
+            f"hash_{name}": part
+            for name, part in known_parts(
+                operation_id=operation.id,
+                delta_micro=operation.delta_micro,
+                created_at=operation.created_at,
+                order_id=operation.order_id,
+            ).items()
+        },
+        **{f"companion_{name}": value for name, value in values.items()},
+    }
+    return (await session.execute(stmt, parameters)).first()
+
+
+@cache
+def _one_statement(guard: bool, companion: Table | None, companion_columns: tuple[str, ...]) -> Any:
+    """The statement of :func:`_move_in_one_statement`, with bound parameters: built once per shape (building
+    and keying it cost more than running it), its values given at each execution. The companion row is
+    inserted by a CTE reading the moved card's row: nothing is written when the balance does not move."""
     table = LoyaltyCard.__table__
+    target = LoyaltyOperation.__table__
+    delta = bindparam("operation_delta_micro", type_=target.c.delta_micro.type)
     new_count = table.c.operation_count + 1
-    new_balance = table.c.balance_micro + operation.delta_micro
+    new_balance = table.c.balance_micro + delta
     hashed = sql_operation_hash(
         table.c.ledger_hash,
-        operation_id=operation.id,
         seq=new_count,
-        delta_micro=operation.delta_micro,
         new_balance_micro=new_balance,
-        created_at=operation.created_at,
-        order_id=operation.order_id,
+        **{name: bindparam(f"hash_{name}", type_=Text()) for name in KNOWN_PARTS},
     )
     moved = (
         update(table)
-        .where(table.c.id == card.id, *_within_bounds(operation.delta_micro, guard))
+        .where(table.c.id == bindparam("moved_card_id", type_=table.c.id.type), *_within_bounds(delta, guard))
         .values(balance_micro=new_balance, operation_count=new_count, ledger_hash=hashed)
         .returning(table.c.balance_micro, table.c.operation_count, table.c.ledger_hash)
         .cte("moved")
     )
-    values = _columns(operation)
-    columns = [*values, "seq", "new_balance_micro", "hash"]
     rows = select(
-        *(literal(value, LoyaltyOperation.__table__.c[name].type) for name, value in values.items()),
+        *(bindparam(f"operation_{name}", type_=target.c[name].type) for name in OPERATION_COLUMNS),
         moved.c.operation_count,
         moved.c.balance_micro,
         moved.c.ledger_hash,
     )
-    target = LoyaltyOperation.__table__
+    columns = [*OPERATION_COLUMNS, "seq", "new_balance_micro", "hash"]
     stmt = insert(target).from_select(columns, rows).returning(target.c.seq, target.c.new_balance_micro, target.c.hash)
-    return (await session.execute(stmt)).first()
+    if companion is not None:
+        companion_rows = select(
+            *(bindparam(f"companion_{name}", type_=companion.c[name].type) for name in companion_columns)
+        ).select_from(moved)
+        stmt = stmt.add_cte(insert(companion).from_select(list(companion_columns), companion_rows).cte("companion"))
+    return stmt
+
+
+# What the operation row holds before the card's row has been moved.
+OPERATION_COLUMNS = (
+    "id",
+    "account_id",
+    "customer_list_id",
+    "loyalty_card_id",
+    "customer_id",
+    "delta_micro",
+    "reason",
+    "order_id",
+    "order_location_id",
+    "created_at",
+)
 
 
 def _columns(operation: LoyaltyOperation) -> dict[str, Any]:
-    """What the operation row holds before the card's row has been moved."""
-    names = (
-        "id",
-        "account_id",
-        "customer_list_id",
-        "loyalty_card_id",
-        "customer_id",
-        "delta_micro",
-        "reason",
-        "order_id",
-        "order_location_id",
-        "created_at",
-    )
-    return {name: getattr(operation, name) for name in names}
+    return {name: getattr(operation, name) for name in OPERATION_COLUMNS}

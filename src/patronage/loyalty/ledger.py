@@ -14,7 +14,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import Text, case, cast, func, literal, select, text
@@ -114,28 +113,42 @@ def _sql_points(micro: Any) -> Any:
     return case((micro < 0, "-"), else_="") + cast(whole, Text) + "." + func.coalesce(func.nullif(fraction, ""), "0")
 
 
+# The parts of an operation's hashed text known before its statement runs, as :func:`known_parts` gives them.
+KNOWN_PARTS = ("operation_id", "delta", "created_at", "order_id")
+
+
+def known_parts(*, operation_id: str, delta_micro: int, created_at: datetime, order_id: str | None) -> dict[str, str]:
+    """What :func:`operation_hash` hashes of an operation's own values, as text."""
+    return {
+        "operation_id": operation_id,
+        "delta": points(delta_micro),
+        "created_at": utc_text(created_at),
+        "order_id": order_id or "",
+    }
+
+
 def sql_operation_hash(
     previous: Any,
     *,
-    operation_id: str,
     seq: Any,
-    delta_micro: int,
     new_balance_micro: Any,
-    created_at: datetime,
-    order_id: str | None,
+    operation_id: Any,
+    delta: Any,
+    created_at: Any,
+    order_id: Any,
 ) -> Any:
-    """:func:`operation_hash` as a PostgreSQL expression, for the values only the statement knows (the previous
-    hash, the sequence number, the new balance); the others are the same text :func:`operation_hash` hashes."""
-    text_of = partial(literal, type_=Text)
+    """:func:`operation_hash` as a PostgreSQL expression: the previous hash, the sequence number and the new
+    balance are what the statement computes; ``operation_id``, ``delta``, ``created_at`` and ``order_id`` are
+    text expressions holding :func:`known_parts` (bound parameters: the statement is built once)."""
     parts = (
-        text_of(VERSION),
+        literal(VERSION, Text),
         func.coalesce(previous, ""),
-        text_of(operation_id),
+        operation_id,
         cast(seq, Text),
-        text_of(points(delta_micro)),
+        delta,
         _sql_points(new_balance_micro),
-        text_of(utc_text(created_at)),
-        text_of(order_id or ""),
+        created_at,
+        order_id,
     )
     return func.encode(func.sha256(func.convert_to(func.concat_ws("\n", *parts), "UTF8")), "hex")
 

@@ -34,7 +34,10 @@ from patronage.programmes.card_fields import card_extensions
 async def render_cards(
     session: AsyncSession, customer_list: CustomerList, cards: list[LoyaltyCard]
 ) -> list[dict[str, Any]]:
-    """Cards as the card routes answer them: with their programme's fields, if they have one."""
+    """Cards as the card routes answer them: with their programme's fields, if they have one (looked up only
+    for a list with programmes)."""
+    if not customer_list.has_loyalty_programmes:
+        return [render_card(card) for card in cards]
     extensions = await card_extensions(session, customer_list.owner_timezone, cards)
     return [render_card(card, extensions.get(card.id)) for card in cards]
 
@@ -150,7 +153,7 @@ async def create_operation(
     order_location_id = None
     if fields.order_id is not None:
         order_location_id = await _order_location(session, principal, card, fields.order_id)
-    programme = await programmes.for_card(session, card)  # a Patronage extension: its guard and tiers
+    programme = await programmes.governing(session, customer_list, card)  # an extension: its guard and tiers
     # Everything is read before the balance moves: the card's row lock is held from here to commit.
     operation = await apply_operation(
         session,

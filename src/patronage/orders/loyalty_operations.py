@@ -53,7 +53,7 @@ async def apply_loyalty_operations(
     rendered = []
     for index, operation in enumerate(operations):
         card = await _card_for(session, link.customer, operation, index)
-        programme = await programmes.for_card(session, card)  # a Patronage extension: its guard and tiers
+        programme = await programmes.governing(session, link.customer_list, card)  # an extension: guard, tiers
         try:
             applied = await loyalty.apply_operation(
                 session,

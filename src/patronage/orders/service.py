@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patronage import custom_fields
 from patronage.auth.principal import Principal
+from patronage.customer_lists.models import CustomerList
 from patronage.customers import service as customers
 from patronage.customers.models import Customer
 from patronage.customers.schemas import ANONYMISED_FIELDS
@@ -138,8 +139,9 @@ async def create(
         order.loyalty_operations = await apply_loyalty_operations(
             session, principal, link, order, fields.loyalty_operations
         )
-    if link.customer is not None:
-        await earning.settle_order(session, principal, order, created=True)  # loyalty programmes (an extension)
+    if link.customer is not None and link.customer_list is not None:
+        # Loyalty programmes (an extension): nothing to do, and no lookup, on a list without one.
+        await earning.settle_order(session, principal, order, link.customer_list.has_loyalty_programmes, created=True)
         await refresh_customer_statistics(session, link.customer.id)
     # The customer as it is once this order is in: its statistics and balances include the order.
     order.customer = await customer_copy(session, link)
@@ -250,9 +252,17 @@ async def update(
         raise NotFound("Order not found")
     sent = fields.model_fields_set
     changes_elements = any(getattr(fields, name) for name in ELEMENT_LISTS)
+    has_programmes = False
     if found.customer_id is not None and ("status" in sent or changes_elements):
-        # Locks in the order every writer takes them: the customer first, then its orders.
-        await session.execute(select(Customer.id).where(Customer.id == found.customer_id).with_for_update())
+        # Locks in the order every writer takes them: the customer first, then its orders. Whether its list has
+        # loyalty programmes (an extension) comes with it: a list without one has no earning to settle.
+        has_programmes = await session.scalar(
+            select(CustomerList.has_loyalty_programmes)
+            .select_from(Customer)
+            .join(CustomerList, CustomerList.id == Customer.customer_list_id)
+            .where(Customer.id == found.customer_id)
+            .with_for_update(of=Customer)
+        )
     locked = select_rendered(principal).where(Order.id == order_id).with_for_update(of=Order)
     order, private_ref, customer_private_ref, _ = (await session.execute(locked)).one()
     refs = (await element_refs(session, principal.client_id, [order.id]))[order.id]
@@ -283,7 +293,7 @@ async def update(
     order.updated_at = utcnow()
     await session.flush()
     if status_changed or element_changes is not None:
-        await earning.settle_order(session, principal, order)  # loyalty programmes (a Patronage extension)
+        await earning.settle_order(session, principal, order, bool(has_programmes))  # loyalty programmes
     if (status_changed or order.total_minor != total_before) and order.customer_id is not None:
         await refresh_customer_statistics(session, order.customer_id)
     await watch.record(session, render_for, _event_ids(order), location.timezone)

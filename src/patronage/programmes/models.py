@@ -24,7 +24,8 @@ class LoyaltyProgramme(Base):
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
-    customer_list_id: Mapped[str] = mapped_column(ForeignKey("customer_list.id", ondelete="CASCADE"))
+    # Indexed on its own too: the partial unique indexes serve a lookup by (list, ref), not a list's programmes.
+    customer_list_id: Mapped[str] = mapped_column(ForeignKey("customer_list.id", ondelete="CASCADE"), index=True)
     ref: Mapped[str | None] = mapped_column(String(255))
     # The name given to the cards the programme creates.
     name: Mapped[str | None] = mapped_column(String(255))

@@ -11,8 +11,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from patronage.customer_lists.models import CustomerList
 from patronage.db import utcnow
@@ -120,11 +121,12 @@ async def index(session: AsyncSession, customer_list: CustomerList, page: PageRe
 async def put(
     session: AsyncSession, customer_list: CustomerList, ref: str | None, fields: ProgrammeIn
 ) -> dict[str, Any]:
-    """Creates or replaces the scheme's programme. The list's row is locked: two PUTs of one scheme go one
-    after the other (the second replaces what the first wrote)."""
+    """Creates or replaces the scheme's programme. The list's row is locked, by the UPDATE that marks it as a
+    list with programmes: two PUTs of one scheme go one after the other (the second replaces what the first
+    wrote), and a DELETE of the list's last programme cannot unmark it meanwhile."""
     if ref is not None and len(ref) > MAX_REF:
         raise field_error("ref", f"is longer than a card ref may be ({MAX_REF} characters)")
-    await session.execute(select(CustomerList.id).where(CustomerList.id == customer_list.id).with_for_update())
+    await _mark(session, customer_list, true())
     timezone = customer_list.owner_timezone
     programme = await find(session, customer_list.id, ref)
     now = utcnow()
@@ -161,12 +163,33 @@ async def put(
 
 
 async def delete(session: AsyncSession, customer_list: CustomerList, ref: str | None) -> dict[str, Any]:
-    """Removes the programme; the cards, their balances and their operations stay as they are."""
+    """Removes the programme; the cards, their balances and their operations stay as they are. Under the list's
+    row lock, taken first (a PUT meanwhile waits): the list stays marked while it has another programme."""
+    await session.execute(select(CustomerList.id).where(CustomerList.id == customer_list.id).with_for_update())
     programme = await _found(session, customer_list, ref)
     rendered = render(programme, customer_list.owner_timezone)
     await session.delete(programme)
     await session.flush()
+    await _mark(session, customer_list, exists().where(LoyaltyProgramme.customer_list_id == customer_list.id))
     return rendered
+
+
+async def _mark(session: AsyncSession, customer_list: CustomerList, has_programmes: Any) -> None:
+    """Sets the list's ``has_loyalty_programmes`` (customer_lists.models) to a SQL boolean, on the row and the
+    object."""
+    marked = await session.scalar(
+        update(CustomerList)
+        .where(CustomerList.id == customer_list.id)
+        .values(has_loyalty_programmes=has_programmes)
+        .returning(CustomerList.has_loyalty_programmes)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(customer_list, "has_loyalty_programmes", bool(marked))
+
+
+async def governing(session: AsyncSession, customer_list: CustomerList, card: LoyaltyCard) -> LoyaltyProgramme | None:
+    """The card's programme; none, without a lookup, on a list without programme."""
+    return await for_card(session, card) if customer_list.has_loyalty_programmes else None
 
 
 # --- what a card shows of its programme ------------------------------------------------------------------
