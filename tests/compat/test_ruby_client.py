@@ -2,8 +2,9 @@
 
 The official ``hubrise_client`` gem (vendored unchanged in ``hubrise_ruby_client/``, see its README) runs in a
 ``ruby`` subprocess against a real ``patronage serve``: a user logs in and consents over HTTP (here, in
-Python), the Ruby app exchanges the code with ``authorize!`` and then calls every method of ``v1.rb`` that maps
-to a resource Patronage serves (``ruby_client_surface.rb``). It prints what it observed; this module asserts.
+Python), the Ruby app exchanges the code with ``authorize!`` and then calls every method of ``v1.rb``
+(``ruby_client_surface.rb``): those of the resources Patronage serves must work, the others (catalogs, images,
+inventories) fail as unknown routes do. It prints what it observed; this module asserts.
 """
 
 import asyncio
