@@ -8,7 +8,7 @@ several times cheaper than maintaining it row by row, and one validating query p
 per row."""
 
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -73,41 +73,62 @@ async def table_rows(conn: AsyncConnection, table: str) -> int:
     return await driver.fetchval("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass", table)
 
 
+def every_index(definition: str) -> bool:
+    return True
+
+
+class TablesInUse(RuntimeError):
+    """The tables could not be locked in time: other sessions are using them."""
+
+
 @asynccontextmanager
 async def indexes_rebuilt(
     conn: AsyncConnection,
     tables: Sequence[str],
     *,
-    keep: Collection[str] = (),
+    indexes: Callable[[str], bool] = every_index,
+    foreign_keys: bool = True,
+    lock_timeout: str | None = None,
     rebuilding: Callable[[], None] | None = None,
 ) -> AsyncIterator[None]:
     """PostgreSQL, in the caller's transaction: ``tables`` are locked (ACCESS EXCLUSIVE: nobody else reads or
-    writes them until the transaction ends), their secondary indexes but those named in ``keep`` and their
-    foreign keys are dropped, and once the block is done they are made again (``rebuilding`` is called first),
-    each index in one pass over the rows, each foreign key checked by one query.
+    writes them until the transaction ends), their secondary indexes (those whose definition ``indexes``
+    accepts) and, with ``foreign_keys``, their foreign keys are dropped, and once the block is done they are
+    made again (``rebuilding`` is called first), each index in one pass over the rows, each foreign key checked
+    by one query. With ``lock_timeout`` (``"5s"``), :class:`TablesInUse` if the lock is not had by then.
 
     All of it is the caller's transaction: if the block fails, or the process is killed, or the server stops,
     the transaction rolls back with the drops, so no one ever sees the tables without their indexes or
     constraints and nothing is left to repair. The price: one transaction for the whole load, holding the
     lock (a load cut short leaves nothing of itself)."""
+    import asyncpg
+
     driver = await _driver(conn)
     # Locked first, all at once, so that no reader sees a table without its indexes.
-    await driver.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
-    indexes, foreign_keys = [], []
+    if lock_timeout is not None:
+        await driver.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+    try:
+        await driver.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+    except asyncpg.LockNotAvailableError:
+        raise TablesInUse(f"{', '.join(tables)}: in use by other sessions") from None
+    if lock_timeout is not None:
+        await driver.execute("SET LOCAL lock_timeout = DEFAULT")
+    dropped_indexes, dropped_keys = [], []
     for table in tables:
-        indexes += [row for row in await driver.fetch(_SECONDARY_INDEXES, table) if row["name"] not in keep]
-        foreign_keys += [(table, row) for row in await driver.fetch(_FOREIGN_KEYS, table)]
-    for table, row in foreign_keys:
+        dropped_indexes += [row for row in await driver.fetch(_SECONDARY_INDEXES, table) if indexes(row["definition"])]
+        if foreign_keys:
+            dropped_keys += [(table, row) for row in await driver.fetch(_FOREIGN_KEYS, table)]
+    for table, row in dropped_keys:
         await driver.execute(f"ALTER TABLE {table} DROP CONSTRAINT {row['name']}")
-    for row in indexes:
+    for row in dropped_indexes:
         await driver.execute(f"DROP INDEX {row['name']}")
     yield
     if rebuilding is not None:
         rebuilding()
     await driver.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-    for row in indexes:
+    for row in dropped_indexes:
         await driver.execute(row["definition"])
-    for table, row in foreign_keys:
+    for table, row in dropped_keys:
         await driver.execute(f"ALTER TABLE {table} ADD CONSTRAINT {row['name']} {row['definition']}")
 
 
