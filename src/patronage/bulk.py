@@ -8,7 +8,7 @@ several times cheaper than maintaining it row by row, and one validating query p
 per row."""
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -73,10 +73,6 @@ async def table_rows(conn: AsyncConnection, table: str) -> int:
     return await driver.fetchval("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass", table)
 
 
-def every_index(definition: str) -> bool:
-    return True
-
-
 class TablesInUse(RuntimeError):
     """The tables could not be locked in time: other sessions are using them."""
 
@@ -86,16 +82,15 @@ async def indexes_rebuilt(
     conn: AsyncConnection,
     tables: Sequence[str],
     *,
-    indexes: Callable[[str], bool] = every_index,
-    foreign_keys: bool = True,
+    keep: Collection[str] = (),
     lock_timeout: str | None = None,
     rebuilding: Callable[[], None] | None = None,
 ) -> AsyncIterator[None]:
     """PostgreSQL, in the caller's transaction: ``tables`` are locked (ACCESS EXCLUSIVE: nobody else reads or
-    writes them until the transaction ends), their secondary indexes (those whose definition ``indexes``
-    accepts) and, with ``foreign_keys``, their foreign keys are dropped, and once the block is done they are
-    made again (``rebuilding`` is called first), each index in one pass over the rows, each foreign key checked
-    by one query. With ``lock_timeout`` (``"5s"``), :class:`TablesInUse` if the lock is not had by then.
+    writes them until the transaction ends), their secondary indexes but those named in ``keep`` and their
+    foreign keys are dropped, and once the block is done they are made again (``rebuilding`` is called first),
+    each index in one pass over the rows, each foreign key checked by one query. With ``lock_timeout``
+    (``"5s"``), :class:`TablesInUse` if the lock is not had by then.
 
     All of it is the caller's transaction: if the block fails, or the process is killed, or the server stops,
     the transaction rolls back with the drops, so no one ever sees the tables without their indexes or
@@ -115,9 +110,8 @@ async def indexes_rebuilt(
         await driver.execute("SET LOCAL lock_timeout = DEFAULT")
     dropped_indexes, dropped_keys = [], []
     for table in tables:
-        dropped_indexes += [row for row in await driver.fetch(_SECONDARY_INDEXES, table) if indexes(row["definition"])]
-        if foreign_keys:
-            dropped_keys += [(table, row) for row in await driver.fetch(_FOREIGN_KEYS, table)]
+        dropped_indexes += [row for row in await driver.fetch(_SECONDARY_INDEXES, table) if row["name"] not in keep]
+        dropped_keys += [(table, row) for row in await driver.fetch(_FOREIGN_KEYS, table)]
     for table, row in dropped_keys:
         await driver.execute(f"ALTER TABLE {table} DROP CONSTRAINT {row['name']}")
     for row in dropped_indexes:
