@@ -3,12 +3,13 @@
 For benchmarks and for trying the search on a big list: names, emails, phones and addresses of nine
 countries, creation times spread over the past years. On PostgreSQL the rows go in with ``COPY`` (asyncpg's
 ``copy_records_to_table`` on the driver connection) in one transaction; a big load rebuilds the customer
-table's indexes once instead of maintaining them row by row (see ``BULK_THRESHOLD``); the table is then
+table's indexes once instead of maintaining them row by row (see ``bulk.worth_rebuilding``); the table is then
 vacuumed and analysed so that the next search plans on fresh statistics. On SQLite the rows go in with
 batched ``executemany`` inserts, then ``ANALYZE``. The words and places are in ``patronage.seed_words``.
 """
 
 import bisect
+import contextlib
 import itertools
 import json
 import random
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from patronage import seed_words as words
-from patronage.bulk import insert_rows
+from patronage.bulk import indexes_rebuilt, insert_rows, table_rows, worth_rebuilding
 from patronage.customer_lists.models import CustomerList
 from patronage.customers.models import Customer
 from patronage.db import Database, utcnow
@@ -312,28 +313,6 @@ async def _list_owner(conn: Any, customer_list_id: str) -> str:
     return account_id
 
 
-# Above this many rows, and when the new rows are at least half the table, the PostgreSQL load drops the
-# customer table's secondary indexes and foreign keys, and rebuilds them once the rows are in: building
-# an index from sorted data is several times cheaper than maintaining it row by row.
-BULK_THRESHOLD = 50_000
-# Memory each index build may use in bulk mode (SET LOCAL: this transaction only).
-BULK_MAINTENANCE_WORK_MEM = "256MB"
-
-_SECONDARY_INDEXES = """
-SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-FROM pg_index i
-WHERE i.indrelid = 'customer'::regclass
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
-ORDER BY 1
-"""
-_FOREIGN_KEYS = """
-SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
-FROM pg_constraint
-WHERE conrelid = 'customer'::regclass AND contype = 'f'
-ORDER BY 1
-"""
-
-
 async def _seed_postgresql(
     db: Database, customer_list_id: str, count: int, factory_args: dict, bulk: bool | None
 ) -> dict[str, Any]:
@@ -348,40 +327,22 @@ async def _seed_postgresql(
 
     async with db.write_engine.begin() as conn:
         account_id = await _list_owner(conn, customer_list_id)
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
         if bulk is None:
-            existing = await driver.fetchval(
-                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'customer'::regclass"
-            )
-            bulk = count >= BULK_THRESHOLD and 2 * count >= existing
-        indexes = foreign_keys = []
+            bulk = worth_rebuilding(count, await table_rows(conn, "customer"))
+        async with (
+            indexes_rebuilt(conn, ["customer"], rebuilding=lambda: lap("copy")) if bulk else contextlib.nullcontext()
+        ):
+            lap("prepare")
+            factory = CustomerFactory(account_id, customer_list_id, count, **factory_args)
+            done = 0
+            while done < count:
+                rows = factory.batch(min(BATCH_SIZE, count - done))
+                lap("generate")
+                await insert_rows(conn, Customer.__table__, COLUMNS, rows)
+                lap("copy")
+                done += len(rows)
         if bulk:
-            # Taken first so that no reader sees the table without its indexes.
-            await driver.execute("LOCK TABLE customer IN ACCESS EXCLUSIVE MODE")
-            indexes = await driver.fetch(_SECONDARY_INDEXES)
-            foreign_keys = await driver.fetch(_FOREIGN_KEYS)
-            for row in foreign_keys:
-                await driver.execute(f"ALTER TABLE customer DROP CONSTRAINT {row['name']}")
-            for row in indexes:
-                await driver.execute(f"DROP INDEX {row['name']}")
-        lap("prepare")
-        factory = CustomerFactory(account_id, customer_list_id, count, **factory_args)
-        done = 0
-        while done < count:
-            rows = factory.batch(min(BATCH_SIZE, count - done))
-            lap("generate")
-            await insert_rows(conn, Customer.__table__, COLUMNS, rows)
-            lap("copy")
-            done += len(rows)
-        if bulk:
-            await driver.execute(f"SET LOCAL maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'")
-            for row in indexes:
-                await driver.execute(row["definition"])
             lap("indexes")
-            for row in foreign_keys:
-                await driver.execute(f"ALTER TABLE customer ADD CONSTRAINT {row['name']} {row['definition']}")
-            lap("foreign_keys")
     lap("commit")
     # Fresh statistics (and a flushed trigram pending list) so that the very next search plans well.
     async with db.write_engine.connect() as conn:
@@ -414,7 +375,7 @@ async def seed_customers(
 
     ``seed`` makes them reproducible. ``bulk`` (PostgreSQL) forces or forbids rebuilding the customer
     table's indexes and foreign keys around the load instead of maintaining them row by row; by default
-    it is chosen for big loads (see ``BULK_THRESHOLD``). A bulk load holds an exclusive lock on the whole
+    it is chosen for big loads (see ``bulk.worth_rebuilding``). A bulk load holds an exclusive lock on the whole
     customer table until it commits: other lists can't be read meanwhile.
     """
     if count < 1:

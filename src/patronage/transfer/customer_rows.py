@@ -10,6 +10,7 @@ operation's ``delta`` (zero allowed: then the card gets no operation).
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -107,17 +108,24 @@ class Card:
     name: str | None
     balance_micro: int
     ref_field: str  # where an error about this card points
+    # Given by the import once the row is read, in case the card is created (customers_import.stamp):
+    id: str = ""
+    created_at: datetime | None = None
+    operation_id: str | None = None  # its opening balance's operation, when it has a balance
+    ledger_hash: str | None = None
 
 
 @dataclass(slots=True)
 class Row:
-    """A valid row: the customer's fields as the API would take them, its cards, the key it is matched by."""
+    """A valid row: the customer fields it sets as the API would store them, its cards, the key it is matched by."""
 
     line: int
-    fields: CustomerCreate
-    custom_fields: dict[str, Any] | None  # the stored object when the row sets custom_fields
-    cards: list[Card]
     key: str  # the match key's value (an email in lower case)
+    values: dict[str, Any]  # the fields the row sets but private_ref (custom_fields: the stored object)
+    sets_private_ref: bool
+    private_ref: str | None
+    cards: list[Card]
+    created_at: datetime | None = None  # the customer's, should the row create it (customers_import.stamp)
 
 
 _POINTS: TypeAdapter[Decimal] = TypeAdapter(Points)
@@ -171,80 +179,115 @@ def _row(
     """The body validated as a create is, then the cards; every error found at once (a ``ValidationFailed``).
     The caller has checked the text (``check_object``) of everything sent."""
     fields = None
-    stored_custom_fields = None
+    values: dict[str, Any] = {}
     try:
         fields = parse_model(CustomerCreate, body, context)
-        if "custom_fields" in fields.model_fields_set:
-            stored_custom_fields = custom_fields.merge({}, fields.custom_fields, reset=True)
+        for name in fields.model_fields_set:
+            values[name] = getattr(fields, name)
+        sent_custom_fields = values.get("custom_fields", {})
+        if sent_custom_fields != {}:  # {} is stored as it is: no merge needed
+            values["custom_fields"] = custom_fields.merge({}, sent_custom_fields, reset=True)
     except ValidationFailed as exc:
         errors += exc.errors or []
     parsed_cards = []
     refs: set[str | None] = set()
-    for values, names in cards:
-        card, card_errors = _card(values, names)
+    for card_values, names in cards:
+        card, card_errors = _card(card_values, names)
         errors += card_errors
         if card is not None:
             if card.ref in refs:
                 errors.append({"field": names["ref"], "message": NULL_REF_TAKEN if card.ref is None else REF_TAKEN})
             refs.add(card.ref)
             parsed_cards.append(card)
-    key_value = getattr(fields, key) if fields is not None else None
+    key_value = values.get(key)
     if fields is not None and key_value is None:
         errors.append({"field": key, "message": f"can't be blank: it is the match key (--key {key})"})
-    if errors or fields is None or key_value is None:
+    if errors or key_value is None:
         raise ValidationFailed(errors)
-    return Row(line, fields, stored_custom_fields, parsed_cards, key_value.lower() if key == "email" else key_value)
+    sets_private_ref = "private_ref" in values
+    private_ref = values.pop("private_ref", None)
+    return Row(
+        line, key_value.lower() if key == "email" else key_value, values, sets_private_ref, private_ref, parsed_cards
+    )
 
 
-def _csv_value(name: str, text: str, errors: list[dict[str, str]]) -> Any:
-    if name in BOOLEAN_COLUMNS:
-        word = text.strip().lower()
-        # Anything else goes to the model as the text it is: the API's message for a non-boolean.
-        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else text
-    if name == "custom_fields":
-        try:
-            return parse_json(text)
-        except (ValueError, RecursionError) as exc:
-            errors.append({"field": name, "message": f"is not valid JSON ({exc})"})
-            return None
-    return text
+def _custom_fields_cell(text: str, errors: list[dict[str, str]]) -> Any:
+    if text == "{}":  # what most rows hold: what parse_json would make of it
+        return {}
+    try:
+        return parse_json(text)
+    except (ValueError, RecursionError) as exc:
+        errors.append({"field": "custom_fields", "message": f"is not valid JSON ({exc})"})
+        return None
 
 
-def from_csv(
-    line: int, header: list[str], cells: list[str], *, key: str, private_refs: bool, context: dict[str, Any]
-) -> Row:
-    """A CSV record (as many cells as the header) as a row; ``private_refs`` says whether the private_ref
-    column is read (a ``--client`` was given) or ignored."""
-    body: dict[str, Any] = {}
-    card: dict[str, Any] = {}
-    errors: list[dict[str, str]] = []
-    nul = False
-    for name, text in zip(header, cells, strict=True):
-        if "\x00" in text:
-            nul = True
-        if name in CARD_COLUMNS:
-            if text != "":
-                card[name] = text
-        elif name in READ_ONLY_COLUMNS or (name == "private_ref" and not private_refs):
-            continue
-        elif text == "":
-            if name not in BOOLEAN_COLUMNS:  # an empty boolean is absent: false on a new customer, kept otherwise
-                body[name] = None
+def _boolean_cell(text: str) -> Any:
+    word = text.strip().lower()
+    # Anything else goes to the model as the text it is: the API's message for a non-boolean.
+    return True if word in TRUE_WORDS else False if word in FALSE_WORDS else text
+
+
+# What a CSV column is to the import.
+_PLAIN, _BOOLEAN, _CUSTOM_FIELDS, _CARD, _IGNORED = range(5)
+_CARD_NAMES = {"ref": "loyalty_card_ref", "name": "loyalty_card_name", "balance": "balance"}
+
+
+class CsvRows:
+    """Makes rows of a CSV file's records, for one header. ``private_refs`` says whether the private_ref column
+    is read (a ``--client`` was given) or ignored."""
+
+    def __init__(self, header: list[str], *, key: str, private_refs: bool, context: dict[str, Any]):
+        self.key = key
+        self.context = context
+        self.columns: list[tuple[str, int]] = []
+        for name in header:
+            if name in CARD_COLUMNS:
+                kind = _CARD
+            elif name in READ_ONLY_COLUMNS or (name == "private_ref" and not private_refs):
+                kind = _IGNORED
+            elif name in BOOLEAN_COLUMNS:
+                kind = _BOOLEAN
+            elif name == "custom_fields":
+                kind = _CUSTOM_FIELDS
+            else:
+                kind = _PLAIN
+            self.columns.append((name, kind))
+
+    def row(self, line: int, cells: list[str]) -> Row:
+        """A record (as many cells as the header) as a row."""
+        body: dict[str, Any] = {}
+        card: dict[str, Any] = {}
+        errors: list[dict[str, str]] = []
+        for (name, kind), text in zip(self.columns, cells, strict=True):
+            if kind == _PLAIN:
+                body[name] = text if text != "" else None
+            elif kind == _CARD:
+                if text != "":
+                    card[name] = text
+            elif kind == _IGNORED:
+                continue
+            elif text == "":  # an empty boolean is absent: false on a new customer, kept otherwise
+                if kind == _CUSTOM_FIELDS:
+                    body[name] = None
+            elif kind == _BOOLEAN:
+                body[name] = _boolean_cell(text)
+            else:
+                body[name] = _custom_fields_cell(text, errors)
+        # What any body is checked for first (NUL characters, nesting, numbers out of range), cards included.
+        # Cells are text decoded from UTF-8 (no lone surrogate): only a NUL or the custom_fields' JSON can fail.
+        if "\x00" in "".join(cells):
+            check_object({**body, **card})
         else:
-            body[name] = _csv_value(name, text, errors)
-    # What any body is checked for first (NUL characters, nesting, numbers out of range), cards included. Cells
-    # are text decoded from UTF-8 (no lone surrogate): only a NUL or the custom_fields' JSON can fail the check.
-    if nul:
-        check_object({**body, **card})
-    elif isinstance(body.get("custom_fields"), dict | list):
-        check_object({"custom_fields": body["custom_fields"]})
-    cards = []
-    if card:
-        values = {"ref": card.get("loyalty_card_ref"), "name": card.get("loyalty_card_name")}
-        if "balance" in card:
-            values["balance"] = card["balance"]
-        cards.append((values, {"ref": "loyalty_card_ref", "name": "loyalty_card_name", "balance": "balance"}))
-    return _row(line, body, cards, errors, key, context)
+            sent = body.get("custom_fields")
+            if isinstance(sent, dict | list) and sent:
+                check_object({"custom_fields": sent})
+        cards = []
+        if card:
+            values = {"ref": card.get("loyalty_card_ref"), "name": card.get("loyalty_card_name")}
+            if "balance" in card:
+                values["balance"] = card["balance"]
+            cards.append((values, _CARD_NAMES))
+        return _row(line, body, cards, errors, self.key, self.context)
 
 
 _IGNORED_KEYS = frozenset(READ_ONLY) - {"loyalty_cards"}

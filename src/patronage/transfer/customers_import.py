@@ -1,17 +1,23 @@
 """``patronage import customers``: a CSV or NDJSON file of customers into a list (docs/import-export.md).
 
-The file is streamed: a reader thread reads and validates the next batch of rows while the current one is
-written, so memory holds two batches whatever the file's size. Each batch is one transaction: one SELECT of
-the customers its keys match, one of their cards and (with a client) private refs,
-then the new customers, private refs, cards and opening-balance operations go in by COPY (PostgreSQL) or one
-executemany INSERT (SQLite), and the changed customers are updated in one executemany UPDATE. An interrupted
-import leaves whole batches; running it again finds them and changes nothing there.
+The file is streamed: a reading process (``import_worker``) reads and validates the next batches of rows while
+this one writes the current batch, so memory holds a few batches whatever the file's size. A batch is matched
+in one SELECT of the customers its keys name, one of their cards and (with a client) private refs; then the new
+customers, private refs, cards and opening-balance operations go in by COPY (PostgreSQL) or one executemany
+INSERT (SQLite), and the changed customers are updated in one executemany UPDATE.
+
+Two ways of writing (``Mode``): in place, each batch its own transaction (an interrupted import leaves whole
+batches; running it again finds them and changes nothing there); in bulk, on PostgreSQL, for a big file into an
+empty list of a quiet database: the whole import is one transaction that drops the secondary indexes and foreign
+keys of the tables it fills and rebuilds them at the end (``bulk.indexes_rebuilt``); interrupted, it leaves
+nothing, indexes included, and running it again does it all.
 
 No event is fired, and the order statistics of customers are left as they are (a new customer has none).
 """
 
 import asyncio
 import contextlib
+import enum
 import json
 import operator
 import queue
@@ -37,8 +43,9 @@ from patronage.ids import new_ids
 from patronage.loyalty.ledger import operation_hash
 from patronage.loyalty.models import LoyaltyCard, LoyaltyOperation
 from patronage.loyalty.service import NULL_REF_TAKEN, REF_TAKEN
-from patronage.transfer.customer_rows import CUSTOMER_COLUMNS, OPENING_REASON, Card, Row, from_csv, from_ndjson
+from patronage.transfer.customer_rows import CUSTOMER_COLUMNS, OPENING_REASON, Card, CsvRows, Row, from_ndjson
 from patronage.transfer.import_reader import CsvFile, NdjsonFile, Record
+from patronage.transfer.import_worker import ReadingProcess, quiet_garbage_collector
 
 BATCH_SIZE = 5000
 # Rows of one customer (CSV: one per card) are kept in one batch; past this many rows a batch is cut anyway.
@@ -46,6 +53,9 @@ MAX_BATCH_FACTOR = 4
 # A batch that meets a concurrent writer (a private ref or card ref taken meanwhile, a customer deleted) is
 # rolled back and done again from fresh reads, this many times at most.
 ATTEMPTS = 3
+# A bulk import waits this long for the customer table's lock; then (unless --bulk was given) it imports in
+# place: other sessions are using the table, so it is not a quiet one.
+BULK_LOCK_TIMEOUT = "5s"
 SEVERAL_MATCHES = "matches {count} customers of this list: the match key must name one customer"
 
 # The customer columns a row sets (private refs live in their own table).
@@ -59,14 +69,74 @@ _CUSTOMER = Customer.__table__
 _CARD = LoyaltyCard.__table__
 _OPERATION = LoyaltyOperation.__table__
 _PRIVATE_REF = CustomerPrivateRef.__table__
-CUSTOMER_COLUMNS_ORDER = tuple(column.name for column in _CUSTOMER.columns)
-CARD_COLUMNS_ORDER = tuple(column.name for column in _CARD.columns)
-OPERATION_COLUMNS_ORDER = tuple(column.name for column in _OPERATION.columns)
-PRIVATE_REF_COLUMNS_ORDER = tuple(column.name for column in _PRIVATE_REF.columns)
+# The card and operation tuples are built in these orders.
+CARD_COLUMNS_ORDER = (
+    "id",
+    "account_id",
+    "customer_list_id",
+    "customer_id",
+    "name",
+    "ref",
+    "balance_micro",
+    "operation_count",
+    "ledger_hash",
+    "created_at",
+)
+OPERATION_COLUMNS_ORDER = (
+    "id",
+    "account_id",
+    "customer_list_id",
+    "loyalty_card_id",
+    "customer_id",
+    "seq",
+    "delta_micro",
+    "new_balance_micro",
+    "reason",
+    "order_id",
+    "order_location_id",
+    "created_at",
+    "hash",
+)
+assert sorted(CARD_COLUMNS_ORDER) == sorted(column.name for column in _CARD.columns)
+assert sorted(OPERATION_COLUMNS_ORDER) == sorted(column.name for column in _OPERATION.columns)
+# The columns of the customers COPY writes, in the order the writer builds its tuples.
+_PLAIN_FIELDS = tuple(name for name in FIELDS if name != "custom_fields")
+_CUSTOMER_COPY = (
+    "id",
+    "account_id",
+    "customer_list_id",
+    "anonymised",
+    "email_search",
+    "nb_orders",
+    "order_total_minor",
+    "first_order_at",
+    "last_order_at",
+    "created_at",
+    "updated_at",
+    *_PLAIN_FIELDS,
+    "custom_fields",
+)
+assert sorted(_CUSTOMER_COPY) == sorted(column.name for column in _CUSTOMER.columns)
+_plain_fields = operator.itemgetter(*_PLAIN_FIELDS)
+
+
+# What a bulk import keeps of the indexes of the tables it fills: those its own reads need (matching a key, who
+# holds a private ref); the others, and the foreign keys, are dropped and made again at the end. Kept, they
+# would be maintained row by row, at random places of indexes bigger than the server's buffers: 2.2 times the
+# database's work of a million-row import (and the trigram indexes cost 2.4 times their rebuild).
+_KEPT_INDEXES = {
+    "email": ("ix_customer_list_email", "uq_customer_private_ref_list_client_ref"),
+    "private_ref": ("uq_customer_private_ref_list_client_ref",),
+}
 
 
 class ImportArgumentError(ValueError):
     """A bad argument found before anything is written (no such list, client...)."""
+
+
+class Mode(enum.Enum):
+    IN_PLACE = "in place"
+    BULK = "bulk"
 
 
 @dataclass(slots=True)
@@ -123,14 +193,19 @@ def open_source(stream: Any, fmt: str) -> CsvFile | NdjsonFile:
 
 
 def batches(
-    source: CsvFile | NdjsonFile, target: Target, context: dict[str, Any], size: int = BATCH_SIZE
+    source: CsvFile | NdjsonFile, key: str, private_refs: bool, context: dict[str, Any], size: int = BATCH_SIZE
 ) -> Iterator[Batch]:
     """The file's records validated, in batches of about ``size`` records; the rows of one key that follow
-    each other stay in one batch."""
-    private_refs = target.client_id is not None
-    header = source.header if isinstance(source, CsvFile) else None
+    each other stay in one batch. ``private_refs``: a client was given (the private_ref column is read)."""
+    csv_rows = (
+        CsvRows(source.header, key=key, private_refs=private_refs, context=context)
+        if isinstance(source, CsvFile)
+        else None
+    )
     batch = Batch()
     last_key: str | None = None
+    clock = _Clock()
+    ids = _Ids()
     record: Record
     for record in source:
         row = None
@@ -138,20 +213,11 @@ def batches(
             batch.rejects.append(Reject(record.line, [record.problem], record.raw))
         else:
             try:
-                if header is not None:
+                if csv_rows is not None:
                     assert record.cells is not None
-                    row = from_csv(
-                        record.line,
-                        header,
-                        record.cells,
-                        key=target.key,
-                        private_refs=private_refs,
-                        context=context,
-                    )
+                    row = csv_rows.row(record.line, record.cells)
                 else:
-                    row = from_ndjson(
-                        record.line, record.data, key=target.key, private_refs=private_refs, context=context
-                    )
+                    row = from_ndjson(record.line, record.data, key=key, private_refs=private_refs, context=context)
             except ValidationFailed as exc:
                 batch.rejects.append(Reject(record.line, exc.errors or [], record.raw))
         if row is not None:
@@ -160,6 +226,8 @@ def batches(
                 batch.bytes_read = source.bytes_read
                 yield batch
                 batch = Batch()
+                clock.catch_up()
+            stamp(row, clock, ids)
             batch.rows.append(row)
             batch.raw[row.line] = record.raw
             last_key = row.key
@@ -169,10 +237,86 @@ def batches(
         yield batch
 
 
+def read_in_background(
+    source: CsvFile | NdjsonFile,
+    *,
+    key: str,
+    private_refs: bool,
+    context: dict[str, Any],
+    batch_size: int = BATCH_SIZE,
+) -> ReadingProcess:
+    """Starts reading and validating the file in a process of its own (call it before any event loop or
+    connection is opened: the process is forked); its batches come out of the returned object, in order."""
+    return ReadingProcess(lambda: batches(source, key, private_refs, context, batch_size))
+
+
+class _Clock:
+    """Creation times: about now, but strictly increasing, so that customers and cards keep the file's order (the
+    API lists a customer's cards, and the export its customers, by creation time). A tick is a microsecond
+    after the last one; :meth:`catch_up` (each batch) brings the clock back to now."""
+
+    def __init__(self) -> None:
+        self.last = utcnow()
+
+    def catch_up(self) -> None:
+        self.last = max(self.last, utcnow())
+
+    def __call__(self) -> datetime:
+        self.last += _MICROSECOND
+        return self.last
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class _Ids:
+    """New ids, drawn a few thousand at a time."""
+
+    def __init__(self) -> None:
+        self.ids: Iterator[str] = iter(())
+
+    def __call__(self) -> str:
+        new = next(self.ids, None)
+        if new is None:
+            self.ids = iter(new_ids(BATCH_SIZE))
+            new = next(self.ids)
+        return new
+
+
+def stamp(row: Row, clock: _Clock, ids: _Ids) -> None:
+    """What a row's customer and cards are given should the loader create them (it only knows then), made by
+    the reading process, which has time to spare: creation times in the file's order; each card its id and,
+    with a balance, its opening operation's id and hash (``opening_hash``)."""
+    row.created_at = clock()
+    for card in row.cards:
+        card.id = ids()
+        card.created_at = clock()
+        if card.balance_micro:
+            card.operation_id = ids()
+            card.ledger_hash = opening_hash(card)
+
+
+def opening_hash(card: Card) -> str:
+    """The one place the import makes a loyalty operation: a new card's opening balance, the card's first
+    operation, as ``loyalty.service.apply_operation`` writes one: seq 1, the first link of the card's hash chain
+    (``loyalty.ledger``), created with the card; the card is given what apply_operation leaves on it
+    (``operation_count`` 1, the operation's ``new_balance`` and hash: see ``Loader._write``)."""
+    assert card.operation_id is not None and card.created_at is not None
+    return operation_hash(
+        None,
+        operation_id=card.operation_id,
+        seq=1,
+        delta_micro=card.balance_micro,
+        new_balance_micro=card.balance_micro,
+        created_at=card.created_at,
+        order_id=None,
+    )
+
+
 class Prefetch:
-    """Runs ``produce`` in a daemon thread, one step ahead of the caller: the next batch is read and validated
-    while the current one is written. A daemon thread: an interrupted import never waits for it (it may be
-    blocked reading stdin)."""
+    """Runs ``produce`` in a daemon thread, one step ahead of the caller: here, receiving the next batch from
+    the reading process (unpickling it) while the current one is written. A daemon thread: an interrupted
+    import never waits for it."""
 
     _END = object()
 
@@ -180,7 +324,7 @@ class Prefetch:
         self.loop = asyncio.get_running_loop()
         self.items = iter(items)
         self.requests: queue.SimpleQueue[asyncio.Future[Any]] = queue.SimpleQueue()
-        threading.Thread(target=self._run, name="import-reader", daemon=True).start()
+        threading.Thread(target=self._run, name="import-receiver", daemon=True).start()
         self.ahead = self._request()
 
     def _request(self) -> "asyncio.Future[Any]":
@@ -224,19 +368,6 @@ class Prefetch:
 # --- writing --------------------------------------------------------------------------------------------
 
 
-class _Clock:
-    """Creation times: now, but strictly increasing, so that customers and cards keep the file's order (the API
-    lists a customer's cards, and the export its customers, by creation time)."""
-
-    def __init__(self) -> None:
-        self.last = datetime.min
-
-    def __call__(self) -> datetime:
-        now = utcnow()
-        self.last = now if now > self.last else self.last + timedelta(microseconds=1)
-        return self.last
-
-
 @dataclass(slots=True)
 class _Customer:
     """A customer as a batch sees it: as stored, then as its rows leave it."""
@@ -254,69 +385,46 @@ class _Customer:
     ref_changed: bool = False
 
 
-def opening_operation(card: dict[str, Any], operation_id: str) -> dict[str, Any]:
-    """The one place the import makes a loyalty operation: a new card's opening balance, the card's first
-    operation, as ``loyalty.service.apply_operation`` writes one: seq 1, the first link of the card's hash chain
-    (``loyalty.ledger``); the card row is given what apply_operation leaves on it (``operation_count`` 1, the
-    operation's ``new_balance`` and hash)."""
-    delta = card["balance_micro"]
-    operation = {
-        "id": operation_id,
-        "account_id": card["account_id"],
-        "customer_list_id": card["customer_list_id"],
-        "loyalty_card_id": card["id"],
-        "customer_id": card["customer_id"],
-        "seq": 1,
-        "delta_micro": delta,
-        "new_balance_micro": delta,
-        "reason": OPENING_REASON,
-        "order_id": None,
-        "order_location_id": None,
-        "created_at": card["created_at"],
-    }
-    operation["hash"] = operation_hash(
-        None,
-        operation_id=operation_id,
-        seq=1,
-        delta_micro=delta,
-        new_balance_micro=delta,
-        created_at=operation["created_at"],
-        order_id=None,
-    )
-    card.update(operation_count=1, ledger_hash=operation["hash"])
-    return operation
-
-
-# Dicts of column values to the tuples COPY takes, in the table's column order (in C: a million rows each).
-_customer_tuple = operator.itemgetter(*CUSTOMER_COLUMNS_ORDER)
-_card_tuple = operator.itemgetter(*CARD_COLUMNS_ORDER)
-_operation_tuple = operator.itemgetter(*OPERATION_COLUMNS_ORDER)
-
-
 class Loader:
-    """Writes batches of valid rows into one list, one transaction each."""
+    """Writes batches of valid rows into one list: in place, one transaction each (:meth:`load`), or in bulk,
+    all in one transaction (:meth:`bulk`)."""
 
     def __init__(self, db: Database, target: Target):
         self.db = db
         self.target = target
         self.pg = db.dialect == "postgresql"
-        self.clock = _Clock()
+        self.list_was_empty = False
         self.conflicts: tuple[type[BaseException], ...] = (IntegrityError,)
         if self.pg:
             import asyncpg
 
             self.conflicts += (asyncpg.IntegrityConstraintViolationError,)
 
+    async def mode(self, estimated_rows: int | None, forced: bool | None) -> Mode:
+        """Bulk (PostgreSQL) when ``forced``, or by default for a big file into an empty list whose rows would
+        make at least half the customer table (``bulk.worth_rebuilding``): a new database, which nobody else
+        uses yet. In place otherwise, and always on SQLite."""
+        if not self.pg or forced is False:
+            return Mode.IN_PLACE
+        async with self.db.session(write=False) as session:
+            c = _CUSTOMER.c
+            in_list = select(c.id).where(c.customer_list_id == self.target.customer_list_id).limit(1)
+            self.list_was_empty = await session.scalar(in_list) is None
+            existing = await bulk.table_rows(await session.connection(), "customer")
+        if forced:
+            return Mode.BULK
+        if estimated_rows is None or not self.list_was_empty:  # stdin: its size is not known
+            return Mode.IN_PLACE
+        return Mode.BULK if bulk.worth_rebuilding(estimated_rows, existing) else Mode.IN_PLACE
+
     async def load(self, batch: Batch) -> tuple[Counts, list[Reject]]:
+        """One batch, in a transaction of its own (in place)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with self.db.session(write=True) as session:
                     conn = await session.connection()
                     if self.pg:
-                        # A plan made for each batch's values: a generic plan, cached by the prepared statement
-                        # when the list (or the table) was small, would scan the whole table for every batch
-                        # once it has grown, until autovacuum's next ANALYZE.
-                        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+                        await self._settings(conn)
                         # A batch's commit doesn't wait for its WAL to reach the disk: a server crash may lose the
                         # last batches committed (whole: a transaction is never half there), which running the
                         # import again brings back, as it does any batch not done yet.
@@ -326,6 +434,48 @@ class Loader:
                 if attempt == ATTEMPTS:
                     raise
         raise AssertionError("not reached")
+
+    @contextlib.asynccontextmanager
+    async def bulk(self, rebuilding: Callable[[], None] | None = None) -> Any:
+        """A bulk import's one transaction (PostgreSQL): yields the function that loads a batch in it. The tables
+        it fills are locked, their indexes (but those the import reads by) and foreign keys dropped, and made again
+        when the block ends, then the tables analysed; an error or a kill rolls it all back
+        (``bulk.indexes_rebuilt``). A customer's cards are then read without an index: only for a customer that
+        rows of an earlier batch created (the rows of one customer that follow each other are in one batch)."""
+        tables = ["customer", "loyalty_card", "loyalty_operation"]
+        if self.target.client_id is not None:
+            tables.append("customer_private_ref")
+        keep = _KEPT_INDEXES[self.target.key]
+        if not self.list_was_empty:  # (--bulk) most rows may match customers already there: their cards are read
+            keep += ("ix_loyalty_card_customer_created",)
+        async with self.db.session(write=True) as session:
+            conn = await session.connection()
+            await self._settings(conn)
+            if conn.dialect.server_version_info >= (14,):
+                # A backend busy with a long statement (an index build) notices soon that its importer was killed,
+                # rolls back and releases the table.
+                await conn.execute(text("SET LOCAL client_connection_check_interval = '2s'"))
+            async with bulk.indexes_rebuilt(
+                conn,
+                tables,
+                keep=keep,
+                lock_timeout=BULK_LOCK_TIMEOUT,
+                rebuilding=rebuilding,
+            ):
+
+                async def load(batch: Batch) -> tuple[Counts, list[Reject]]:
+                    return await self._load(conn, batch)
+
+                yield load
+            # Fresh statistics for the planner: the tables were (nearly) empty when last analysed.
+            await conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+
+    @staticmethod
+    async def _settings(conn: AsyncConnection) -> None:
+        # A plan made for each batch's values: a generic plan, cached by the prepared statement when the list (or
+        # the table) was small, would scan the whole table for every batch once it has grown, until autovacuum's
+        # next ANALYZE.
+        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     def _among(self, column: Any, values: list[Any]) -> Any:
         if self.pg:  # one array parameter: one prepared statement whatever the batch's size
@@ -381,7 +531,7 @@ class Loader:
             client_id = self.target.client_id
             stmt = select(p.customer_id, p.ref).where(p.client_id == client_id, self._among(p.customer_id, ids))
             current = {customer_id: ref for customer_id, ref in await conn.execute(stmt)}
-        wanted = list({row.fields.private_ref for row in rows if row.fields.private_ref is not None})
+        wanted = list({row.private_ref for row in rows if row.private_ref is not None})
         holders: dict[str, str] = {}
         if wanted:
             stmt = select(p.ref, p.customer_id).where(
@@ -402,10 +552,11 @@ class Loader:
         card_refs = await self._card_refs(conn, matched_ids)
         current_refs, holders = await self._private_refs(conn, matched_ids, rows)
         sets_private_ref = target.client_id is not None and target.key == "email"
+        by_private_ref = target.key == "private_ref"
 
         customers: dict[str, _Customer] = {}
         new_ids_ = iter(new_ids(len(rows)))
-        new_cards: list[dict[str, Any]] = []
+        new_cards: list[tuple[str, Card]] = []  # (customer id, card)
 
         def refuse(row: Row, field_name: str, message: str) -> None:
             rejects.append(Reject(row.line, [{"field": field_name, "message": message}], batch.raw[row.line]))
@@ -415,47 +566,48 @@ class Loader:
             customer = customers.get(row.key)
             first = customer is None
             if customer is None:
-                found = matches.get(row.key, [])
-                if len(found) > 1:
+                found = matches.get(row.key)
+                if found is None:
+                    customer = _Customer(next(new_ids_), True, _DEFAULTS)
+                    if by_private_ref:
+                        customer.private_ref, customer.ref_changed = row.key, True
+                elif len(found) > 1:
                     refuse(row, target.key, SEVERAL_MATCHES.format(count=len(found)))
                     continue
-                if found:
+                else:
                     stored = found[0]
                     customer = _Customer(
                         stored["id"],
                         False,
                         {name: stored[name] for name in FIELDS},
                         anonymised=stored["anonymised"],
-                        private_ref=row.key if target.key == "private_ref" else current_refs.get(stored["id"]),
+                        private_ref=row.key if by_private_ref else current_refs.get(stored["id"]),
                         card_refs=card_refs[stored["id"]],
                     )
                     customer.stored_ref = customer.private_ref is not None
-                else:
-                    customer = _Customer(next(new_ids_), True, dict(_DEFAULTS))
-                    if target.key == "private_ref":
-                        customer.private_ref, customer.ref_changed = row.key, True
-            fields = row.fields
-            values = dict(customer.values)
-            for name in fields.model_fields_set:
-                if name == "private_ref" or (customer.anonymised and name in ANONYMISED_FIELDS):
-                    continue  # anonymised fields stay null, as an update through the API leaves them
-                values[name] = row.custom_fields if name == "custom_fields" else getattr(fields, name)
+            if customer.anonymised:  # anonymised fields stay null, as an update through the API leaves them
+                values = customer.values | {
+                    name: value for name, value in row.values.items() if name not in ANONYMISED_FIELDS
+                }
+            else:
+                values = customer.values | row.values
             new_ref = customer.private_ref
-            if sets_private_ref and "private_ref" in fields.model_fields_set:
-                new_ref = fields.private_ref
+            if sets_private_ref and row.sets_private_ref:
+                new_ref = row.private_ref
                 holder = holders.get(new_ref) if new_ref is not None else None
                 if holder is not None and holder != customer.id:
                     refuse(row, "private_ref", PRIVATE_REF_TAKEN)
                     continue
-            twice = next((card for card in row.cards if card.ref in customer.named), None)
-            if twice is not None:
-                refuse(row, twice.ref_field, NULL_REF_TAKEN if twice.ref is None else REF_TAKEN)
-                continue
+            if not first:
+                twice = next((card for card in row.cards if card.ref in customer.named), None)
+                if twice is not None:
+                    refuse(row, twice.ref_field, NULL_REF_TAKEN if twice.ref is None else REF_TAKEN)
+                    continue
             # The row is taken.
             if first:
                 customers[row.key] = customer
                 if customer.new:
-                    customer.created_at = self.clock()
+                    customer.created_at = row.created_at
             changed = values != customer.values
             if changed:
                 customer.values = values
@@ -468,7 +620,7 @@ class Loader:
                     holders[new_ref] = customer.id
                 customer.private_ref = new_ref
                 customer.ref_changed = True
-            added = self._new_cards(customer, row.cards)
+            added = self._new_cards(customer, row.cards) if row.cards else ()
             new_cards += added
             if first and customer.new:
                 counts.created += 1
@@ -480,40 +632,44 @@ class Loader:
         await self._write(conn, list(customers.values()), new_cards)
         return counts, rejects
 
-    def _new_cards(self, customer: _Customer, cards: list[Card]) -> list[dict[str, Any]]:
+    def _new_cards(self, customer: _Customer, cards: list[Card]) -> list[tuple[str, Card]]:
         added = []
         for card in cards:
             customer.named.add(card.ref)
             if card.ref in customer.card_refs:
                 continue  # an existing card is left as it is, its balance above all
             customer.card_refs.add(card.ref)
-            added.append(
-                {
-                    "id": None,
-                    "account_id": self.target.account_id,
-                    "customer_list_id": self.target.customer_list_id,
-                    "customer_id": customer.id,
-                    "name": card.name,
-                    "ref": card.ref,
-                    "balance_micro": card.balance_micro,
-                    "operation_count": 0,
-                    "ledger_hash": None,
-                    "created_at": self.clock(),
-                }
-            )
+            added.append((customer.id, card))
         return added
 
-    async def _write(self, conn: AsyncConnection, customers: list[_Customer], cards: list[dict[str, Any]]) -> None:
+    async def _write(self, conn: AsyncConnection, customers: list[_Customer], cards: list[tuple[str, Card]]) -> None:
         target = self.target
-        created = [customer for customer in customers if customer.new]
+        account_id, list_id = target.account_id, target.customer_list_id
         changed = [customer for customer in customers if customer.changed and not customer.new]
         now = utcnow()
-        await bulk.insert_rows(
-            conn,
-            _CUSTOMER,
-            CUSTOMER_COLUMNS_ORDER,
-            [_customer_tuple(self._customer_row(customer)) for customer in created],
-        )
+        created = []
+        for customer in customers:
+            if customer.new:
+                values = customer.values
+                stored_custom_fields = values["custom_fields"]
+                created.append(
+                    (
+                        customer.id,
+                        account_id,
+                        list_id,
+                        False,
+                        _lower(values["email"]),
+                        0,
+                        0,
+                        None,
+                        None,
+                        customer.created_at,
+                        customer.created_at,
+                        *_plain_fields(values),
+                        dump_json(stored_custom_fields) if stored_custom_fields else "{}",
+                    )
+                )
+        await bulk.insert_rows(conn, _CUSTOMER, _CUSTOMER_COPY, created)
         if changed:
             c = _CUSTOMER.c
             stmt = (
@@ -541,38 +697,57 @@ class Loader:
                 [{"b_id": customer_id} for customer_id in moved],
             )
         refs = [
-            (customer.id, target.client_id, target.customer_list_id, customer.private_ref)
+            (customer.id, target.client_id, list_id, customer.private_ref)
             for customer in customers
             if customer.ref_changed and customer.private_ref is not None
         ]
         await bulk.insert_rows(conn, _PRIVATE_REF, ("customer_id", "client_id", "customer_list_id", "ref"), refs)
-        for card, card_id in zip(cards, new_ids(len(cards)), strict=True):
-            card["id"] = card_id
-        opened = [card for card in cards if card["balance_micro"]]
-        operation_ids = new_ids(len(opened))
-        operations = [opening_operation(card, id_) for card, id_ in zip(opened, operation_ids, strict=True)]
-        await bulk.insert_rows(conn, _CARD, CARD_COLUMNS_ORDER, [_card_tuple(card) for card in cards])
+        # A card with an opening balance holds what loyalty.service.apply_operation leaves on a card after its
+        # first operation: operation_count 1, the balance, the operation's hash (opening_hash).
         await bulk.insert_rows(
-            conn, _OPERATION, OPERATION_COLUMNS_ORDER, [_operation_tuple(operation) for operation in operations]
+            conn,
+            _CARD,
+            CARD_COLUMNS_ORDER,
+            [
+                (
+                    card.id,
+                    account_id,
+                    list_id,
+                    customer_id,
+                    card.name,
+                    card.ref,
+                    card.balance_micro,
+                    1 if card.ledger_hash else 0,
+                    card.ledger_hash,
+                    card.created_at,
+                )
+                for customer_id, card in cards
+            ],
         )
-
-    def _customer_row(self, customer: _Customer) -> dict[str, Any]:
-        values = customer.values
-        return {
-            **values,
-            "id": customer.id,
-            "account_id": self.target.account_id,
-            "customer_list_id": self.target.customer_list_id,
-            "anonymised": False,
-            "email_search": _lower(values["email"]),
-            "custom_fields": dump_json(values["custom_fields"]) if values["custom_fields"] else "{}",
-            "nb_orders": 0,
-            "order_total_minor": 0,
-            "first_order_at": None,
-            "last_order_at": None,
-            "created_at": customer.created_at,
-            "updated_at": customer.created_at,
-        }
+        await bulk.insert_rows(
+            conn,
+            _OPERATION,
+            OPERATION_COLUMNS_ORDER,
+            [
+                (
+                    card.operation_id,
+                    account_id,
+                    list_id,
+                    card.id,
+                    customer_id,
+                    1,
+                    card.balance_micro,
+                    card.balance_micro,
+                    OPENING_REASON,
+                    None,
+                    None,
+                    card.created_at,
+                    card.ledger_hash,
+                )
+                for customer_id, card in cards
+                if card.ledger_hash is not None
+            ],
+        )
 
 
 def _lower(email: str | None) -> str | None:
@@ -597,26 +772,57 @@ async def check_target(db: Database, customer_list_id: str, key: str, client_id:
 
 async def run(
     db: Database,
-    source: CsvFile | NdjsonFile,
+    reader: Iterable[Batch],
     target: Target,
     rejects: TextIO,
     *,
-    context: dict[str, Any],
-    batch_size: int = BATCH_SIZE,
+    file_size: int | None = None,
+    bulk_mode: bool | None = None,
     progress: Callable[[Counts, int], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> Counts:
-    """Imports the whole file; ``rejects`` gets the bad rows of each batch once it is committed."""
+    """Imports the batches ``reader`` gives (``read_in_background``); ``rejects`` gets the bad rows of each
+    batch once it is written. ``file_size`` (None for stdin) lets the first batch estimate the file's rows, for
+    the choice of the mode (``Loader.mode``; ``bulk_mode`` forces it); ``announce`` hears what is under way:
+    the mode (``Mode``'s values), then ``"rebuilding indexes"`` at the end of a bulk import."""
+    quiet_garbage_collector()
     loader = Loader(db, target)
     totals = Counts()
-    reader = Prefetch(batches(source, target, context, batch_size))
-    while (batch := await reader.next()) is not None:
-        counts, refused = await loader.load(batch)
-        for reject in sorted(refused, key=lambda reject: reject.line):
-            rejects.write(reject.json() + "\n")
-        rejects.flush()
-        totals.add(counts)
-        if progress is not None:
-            progress(totals, batch.bytes_read)
+    received = Prefetch(reader)
+    first = await received.next()
+    if first is None:
+        return totals
+    estimated_rows = file_size * first.read // first.bytes_read if file_size and first.bytes_read else None
+    mode = await loader.mode(estimated_rows, bulk_mode)
+    if announce is not None:
+        announce(mode.value)
+
+    async def each(load: Callable[[Batch], Any]) -> None:
+        batch: Batch | None = first
+        while batch is not None:
+            counts, refused = await load(batch)
+            for reject in sorted(refused, key=lambda reject: reject.line):
+                rejects.write(reject.json() + "\n")
+            rejects.flush()
+            totals.add(counts)
+            if progress is not None:
+                progress(totals, batch.bytes_read)
+            batch = await received.next()
+
+    if mode is Mode.BULK:
+        try:
+            async with loader.bulk(rebuilding=lambda: announce("rebuilding indexes") if announce else None) as load:
+                await each(load)
+            return totals
+        except bulk.TablesInUse:
+            if bulk_mode:
+                raise ImportArgumentError(
+                    "--bulk: the customer table is in use by other sessions (a bulk import locks it): "
+                    "try again when they are done, or import in place (--no-bulk)"
+                ) from None
+        if announce is not None:
+            announce(Mode.IN_PLACE.value)
+    await each(loader.load)
     return totals
 
 

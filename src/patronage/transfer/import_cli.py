@@ -27,13 +27,23 @@ def customers(
     rejects: Annotated[
         str | None, typer.Option(help="Where bad rows go (default: FILE.rejects.ndjson; stdin.rejects.ndjson for -)")
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per transaction (about)")] = 5000,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per batch (about)")] = 5000,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="PostgreSQL: import in one transaction with the tables' indexes rebuilt at the end, locking"
+            " them meanwhile (default: for a big file into an empty list of a new database)",
+        ),
+    ] = None,
 ) -> None:
     """Import customers, their loyalty cards and opening balances; prints a JSON summary at the end.
 
     Rows are matched to customers by --key: a new key creates a customer, a known one updates it. Bad rows go
     to the rejects file with their line numbers and reasons; the others are imported, in whole batches (an
-    interrupted import can be run again: it finishes what is missing and changes nothing else)."""
+    interrupted import can be run again: it finishes what is missing and changes nothing else). A bulk import
+    is one transaction: interrupted, it leaves nothing, and is run again."""
+    import asyncio
     import signal
     import sys
     import time
@@ -72,50 +82,81 @@ def customers(
 
     rejects_path = rejects or ("stdin.rejects.ndjson" if file == "-" else f"{file}.rejects.ndjson")
     interactive = sys.stderr.isatty()
+    file_size = _size(stream) if file != "-" else None
+    mode: list[str] = [work.Mode.IN_PLACE.value]  # what the messages say if the import stops
 
-    async def main(db: Database) -> work.Counts:
-        target = await work.check_target(db, customer_list, key, client)
+    async def main(reader: work.ReadingProcess) -> work.Counts:
+        db = Database(settings)
         try:
-            rejects_file = open(rejects_path, "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
-        except OSError as exc:
-            raise work.ImportArgumentError(f"cannot write {rejects_path}: {exc.strerror}") from None
-        with rejects_file, _progress(interactive, stream, file) as progress:
-            return await work.run(
-                db,
-                source,
-                target,
-                rejects_file,
-                context={"settings": settings},
-                batch_size=batch_size,
-                progress=progress,
-            )
+            target = await work.check_target(db, customer_list, key, client)
+            try:
+                rejects_file = open(rejects_path, "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
+            except OSError as exc:
+                raise work.ImportArgumentError(f"cannot write {rejects_path}: {exc.strerror}") from None
+            with rejects_file, _progress(interactive, file_size) as bar:
 
+                def announce(what: str) -> None:
+                    if what in (work.Mode.BULK.value, work.Mode.IN_PLACE.value):
+                        mode[0] = what
+                    bar.say(what)
+
+                return await work.run(
+                    db,
+                    reader,
+                    target,
+                    rejects_file,
+                    file_size=file_size,
+                    bulk_mode=bulk,
+                    progress=bar.update,
+                    announce=announce,
+                )
+        finally:
+            await db.dispose()
+
+    def left() -> str:
+        if mode[0] == work.Mode.BULK.value:
+            return "a bulk import is one transaction: nothing of it stays; run the same import again"
+        return "the batches committed so far stay imported; run the same import again to finish it"
+
+    # Forked before any connection or event loop: the process starts reading at once.
+    reader = work.read_in_background(
+        source, key=key, private_refs=client is not None, context={"settings": settings}, batch_size=batch_size
+    )
     try:
         migrate.upgrade(settings.database_url)
-        counts = cli_support.with_database(settings, main)
+        counts = asyncio.run(main(reader))
     except work.ImportArgumentError as exc:
+        reader.stop()
         cli_support.fail(str(exc))
-    except KeyboardInterrupt:  # the batch under way was rolled back
+    except KeyboardInterrupt:  # the transaction under way was rolled back
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C doesn't cut the message short
-        _stop("interrupted: the batches committed so far stay imported; run the same import again to finish it", 130)
+        reader.stop()
+        _stop(f"interrupted: {left()}", 130)
     except Exception as exc:  # a database that cannot be reached or refuses a batch: one line, no traceback
+        reader.stop()
         # (COPY goes through asyncpg itself: its errors are not wrapped in SQLAlchemy's.)
         if not isinstance(exc, (*cli_support.DATABASE_ERRORS, OSError)) and not type(exc).__module__.startswith(
             "asyncpg"
         ):
             raise
         reason = cli_support.database_reason(exc)
-        _stop(
-            f"error: database {cli_support.safe_url(settings.database_url)}: {reason} "
-            "(the batches committed before stay imported; run the import again to finish it)",
-            1,
-        )
+        _stop(f"error: database {cli_support.safe_url(settings.database_url)}: {reason} ({left()})", 1)
+    reader.stop()
     cli_support.print_json(work.summary(counts, started))
 
 
+def _size(stream) -> int | None:
+    import os
+
+    try:
+        return os.fstat(stream.fileno()).st_size or None
+    except OSError:
+        return None
+
+
 def _stop(message: str, status: int) -> None:
-    """Ends an import cut short at once. The reader thread may be blocked reading the file (stdin): the
-    interpreter's shutdown would wait for that read's lock, and abort."""
+    """Ends an import cut short at once: the thread receiving batches may be blocked; the interpreter's
+    shutdown would wait for it."""
     import os
     import sys
 
@@ -128,23 +169,15 @@ def _stop(message: str, status: int) -> None:
 class _progress:
     """A progress bar on stderr when it is a terminal (rich comes with typer); nothing otherwise."""
 
-    def __init__(self, interactive: bool, stream, file: str):
+    def __init__(self, interactive: bool, total: int | None):
         self.bar = None
         if not interactive:
             return
-        import os
-
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-        total = None
-        if file != "-":
-            try:
-                total = os.fstat(stream.fileno()).st_size
-            except OSError:
-                total = None
         self.bar = Progress(
-            TextColumn("importing"),
+            TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
             TextColumn("{task.fields[rows]:,} rows, {task.fields[rejected]:,} rejected"),
@@ -152,17 +185,22 @@ class _progress:
             console=Console(stderr=True),
             transient=True,
         )
-        self.task = self.bar.add_task("import", total=total, rows=0, rejected=0)
+        self.task = self.bar.add_task("importing", total=total, rows=0, rejected=0)
 
-    def __enter__(self):
-        if self.bar is None:
-            return None
-        self.bar.__enter__()
+    def __enter__(self) -> "_progress":
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
 
-        def update(counts, bytes_read: int) -> None:
+    def update(self, counts, bytes_read: int) -> None:
+        if self.bar is not None:
             self.bar.update(self.task, completed=bytes_read, rows=counts.read, rejected=counts.rejected)
 
-        return update
+    def say(self, what: str) -> None:
+        """What is under way: the mode (``importing (bulk)``), then the rebuilding of the indexes."""
+        if self.bar is not None:
+            description = f"importing ({what})" if what in ("bulk", "in place") else what
+            self.bar.update(self.task, description=description)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
